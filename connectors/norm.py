@@ -1,0 +1,18 @@
+"""The connectors' output normalisation: RMSNorm with weight initialised to sqrt(5.5), times a learnable scalar
+initialised to 0.01 (the paper's design)."""
+
+import math
+
+import torch
+from torch import nn
+
+
+class OutputScale(nn.Module):
+    def __init__(self, dim: int, norm_init: float = math.sqrt(5.5), scale_init: float = 0.01, eps: float = 1e-6):
+        super().__init__()
+        self.norm = nn.RMSNorm(dim, eps=eps)
+        nn.init.constant_(self.norm.weight, norm_init)
+        self.scale = nn.Parameter(torch.tensor(float(scale_init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) * self.scale

@@ -1,0 +1,187 @@
+"""Typed configuration. One `ModelConfig` says how an NSP model is composed; presets fill it in and
+`key=value` overrides (dotted paths, YAML-typed values) adjust it from the command line."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from nsp.errors import NSPError
+
+NSP_PROMPT = "Please generate a video showing what happens after this scene:"
+
+
+class _Strict(BaseModel):
+    # Unknown keys and wrong types fail loudly: a typo in a config must never be silently ignored.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ContextVideoConfig(_Strict):
+    """How the context clip is sampled for the VLM: qwen-vl-utils' policy, in merged-token units.
+
+    One token is one (patch * merge)^2 pixel square (28x28 for Qwen2.5-VL), so the budgets carry over between families.
+    """
+
+    fps: float = 2.0  # frames sampled per second of context
+    min_frames: int = 4
+    max_frames: int = 768
+    min_tokens_per_frame: int = 128  # qwen-vl-utils VIDEO_MIN_TOKEN_NUM
+    max_tokens_per_frame: int = 768  # qwen-vl-utils VIDEO_MAX_TOKEN_NUM
+    total_tokens: int | None = None  # whole-clip budget; None: 0.9 x vlm.max_tokens (qwen-vl-utils' MODEL_SEQ_LEN rule)
+
+
+class VLMConfig(_Strict):
+    family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl"
+    path: str | None = None  # local Hugging Face snapshot; None builds `arch` with random weights
+    arch: str = "tiny"  # architecture used when path is None (see nsp/understanding/vlm.py)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    quantization: Literal["none", "8bit", "4bit"] = "none"  # bitsandbytes, language model only
+    attn_implementation: str = "sdpa"
+    max_tokens: int = 1024  # context length budget (prompt + video + text)
+    prompt: str = NSP_PROMPT
+    video: ContextVideoConfig = ContextVideoConfig()
+
+
+class ConnectorConfig(_Strict):
+    type: str = "mlp"  # a name in nsp.connectors.CONNECTORS
+    num_queries: int = 256
+    hidden_size: int | None = None  # None: the DiT's caption width
+    num_layers: int = 2  # transformer connector only
+    num_heads: int = 8  # transformer connector only
+    norm_init: float = math.sqrt(5.5)  # output RMSNorm weight at init
+    scale_init: float = 0.01  # learnable output scale at init
+    null_condition: Literal["learned", "zero"] = "learned"  # the CFG "unconditional" embedding
+
+
+class GeneratorConfig(_Strict):
+    path: str | None = None  # local LTX-Video snapshot in diffusers layout; None builds `arch` with random weights
+    arch: str = "tiny"  # see nsp/generation/ltx.py
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    num_frames: int = 9
+    height: int = 64
+    width: int = 64
+    fps: float = 8.0
+
+    @model_validator(mode="after")
+    def _ltx_shapes(self) -> "GeneratorConfig":
+        if self.num_frames < 1 or self.num_frames % 8 != 1:
+            raise ValueError(f"num_frames must be 8k+1 (1, 9, 17, ..., 65, ...), got {self.num_frames}")
+        for name in ("height", "width"):
+            v = getattr(self, name)
+            if v < 32 or v % 32:
+                raise ValueError(f"{name} must be a positive multiple of 32, got {v}")
+        return self
+
+
+class SamplingConfig(_Strict):
+    steps: int = 20
+    guidance: float = 3.0
+    decode_timestep: float = 0.05  # only for VAEs with timestep conditioning (LTX 0.9.1+)
+    decode_noise_scale: float = 0.025
+
+
+class ModelConfig(_Strict):
+    preset: str = "custom"
+    vlm: VLMConfig = VLMConfig()
+    connector: ConnectorConfig = ConnectorConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+    sampling: SamplingConfig = SamplingConfig()
+
+
+def _tiny() -> dict:
+    return {
+        "preset": "tiny",
+        "vlm": {
+            "arch": "tiny",
+            "max_tokens": 256,
+            # Tiny clips (9 frames at 8 fps) are sampled whole-ish at 56x56: 4 frames -> 8 video tokens.
+            "video": {"fps": 4.0, "min_frames": 4, "max_frames": 16, "min_tokens_per_frame": 4,
+                      "max_tokens_per_frame": 16},
+        },
+        "connector": {"num_queries": 16, "num_heads": 4},
+        "generator": {"arch": "tiny", "num_frames": 9, "height": 64, "width": 64, "fps": 8.0},
+        "sampling": {"steps": 10, "guidance": 3.0},
+    }
+
+
+def _paper() -> dict:
+    # The paper: Qwen2.5-VL-7B frozen, 256 queries, max 1024 tokens, LTX-Video; RL at 480x832x65, 20 steps, CFG 3.
+    return {
+        "preset": "paper",
+        "vlm": {"arch": "qwen2.5-vl-7b", "dtype": "bfloat16", "max_tokens": 1024},
+        "connector": {"num_queries": 256, "type": "mlp"},
+        "generator": {"arch": "ltx-video-2b", "dtype": "bfloat16", "num_frames": 65, "height": 480, "width": 832,
+                      "fps": 24.0},
+        "sampling": {"steps": 20, "guidance": 3.0},
+    }
+
+
+PRESETS = {"tiny": _tiny, "paper": _paper}
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{source}: {where}: {msg}"
+
+
+def validate_config(data: dict, source: str = "config") -> ModelConfig:
+    try:
+        return ModelConfig.model_validate(data)
+    except ValidationError as err:
+        raise NSPError(_format_validation_error(err, source)) from None
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """`["vlm.path=/m/qwen", "sampling.steps=8"]` -> nested dict, values typed by YAML (8 -> int, null -> None)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise NSPError(f"override {item!r}: expected key=value (for example sampling.steps=8)")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise NSPError(f"override {item!r}: {part} is set twice")
+        node[parts[-1]] = value
+    return out
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    merged = dict(base)
+    for k, v in update.items():
+        merged[k] = deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def preset_config(name: str, overrides: list[str] | None = None) -> ModelConfig:
+    if name not in PRESETS:
+        raise NSPError(f"--preset {name!r}: unknown preset (choose from {', '.join(PRESETS)})")
+    data = deep_merge(PRESETS[name](), parse_overrides(overrides or []))
+    return validate_config(data, f"preset {name}")
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise NSPError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise NSPError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise NSPError(f"{path}: expected a mapping at the top level")
+    return data

@@ -1,0 +1,154 @@
+"""The generator: diffusers' LTX-Video DiT, its VAE and the flow-matching Euler scheduler.
+
+Real weights come only from a local LTX-Video snapshot in diffusers layout (`transformer/`, `vae/`, `scheduler/`);
+with no path, `arch` names an architecture built with random weights. The latent layout (packing, normalisation)
+is LTXPipeline's own, reused rather than copied, so LTX-trained weights see exactly what they expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+from diffusers.pipelines.ltx.pipeline_ltx import LTXPipeline
+from torch import nn
+
+from nsp.config import GeneratorConfig
+from nsp.errors import NSPError
+from nsp.understanding.vlm import DTYPES
+
+# LTX-Video's scheduler: resolution-dependent shift (mu from the token count) and a terminal sigma of 0.1.
+LTX_SCHEDULER = {"base_image_seq_len": 1024, "base_shift": 0.95, "max_image_seq_len": 4096, "max_shift": 2.05,
+                 "num_train_timesteps": 1000, "shift": 1.0, "shift_terminal": 0.1, "use_dynamic_shifting": True,
+                 "time_shift_type": "exponential"}
+
+GENERATOR_ARCHS: dict[str, dict] = {
+    # 9x64x64 clips -> 16x3x8x8 latents (192 tokens); a 1.2 M-parameter DiT.
+    "tiny": {
+        "transformer": {"in_channels": 16, "out_channels": 16, "patch_size": 1, "patch_size_t": 1,
+                        "num_attention_heads": 4, "attention_head_dim": 32, "cross_attention_dim": 128,
+                        "num_layers": 4, "caption_channels": 64},
+        "vae": {"latent_channels": 16, "block_out_channels": (32, 64), "decoder_block_out_channels": (32, 64),
+                "down_block_types": ("LTXVideoDownBlock3D", "LTXVideoDownBlock3D"), "layers_per_block": (1, 1, 1),
+                "decoder_layers_per_block": (1, 1, 1), "spatio_temporal_scaling": (True, True),
+                "decoder_spatio_temporal_scaling": (True, True), "decoder_inject_noise": (False, False, False),
+                "downsample_type": ("conv", "conv"), "upsample_residual": (False, False), "upsample_factor": (1, 1),
+                "patch_size": 2, "patch_size_t": 1},
+    },
+    # LTX-Video 2B shapes (diffusers' defaults are the released model's), random weights.
+    "ltx-video-2b": {"transformer": {}, "vae": {}},
+}
+
+COMPONENTS = {"transformer": LTXVideoTransformer3DModel, "vae": AutoencoderKLLTXVideo,
+              "scheduler": FlowMatchEulerDiscreteScheduler}
+
+
+class LTXGenerator(nn.Module):
+    """DiT + VAE + scheduler, with the latent bookkeeping of LTXPipeline."""
+
+    def __init__(self, transformer: LTXVideoTransformer3DModel, vae: AutoencoderKLLTXVideo,
+                 scheduler: FlowMatchEulerDiscreteScheduler):
+        super().__init__()
+        self.transformer, self.vae, self.scheduler = transformer, vae, scheduler
+
+    @property
+    def caption_channels(self) -> int:
+        return self.transformer.config.caption_channels
+
+    @property
+    def spatial_ratio(self) -> int:
+        return self.vae.spatial_compression_ratio
+
+    @property
+    def temporal_ratio(self) -> int:
+        return self.vae.temporal_compression_ratio
+
+    def latent_grid(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
+        return ((num_frames - 1) // self.temporal_ratio + 1, height // self.spatial_ratio, width // self.spatial_ratio)
+
+    def pack(self, latents: torch.Tensor) -> torch.Tensor:
+        c = self.transformer.config
+        return LTXPipeline._pack_latents(latents, c.patch_size, c.patch_size_t)
+
+    def unpack(self, tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        c = self.transformer.config
+        return LTXPipeline._unpack_latents(tokens, *grid, c.patch_size, c.patch_size_t)
+
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, 3, F, H, W) in [-1, 1] -> packed, normalised latent tokens (B, S, C) for the DiT."""
+        dist = self.vae.encode(video.to(self.vae.dtype)).latent_dist
+        latents = dist.sample(generator).float()
+        latents = LTXPipeline._normalize_latents(latents, self.vae.latents_mean, self.vae.latents_std,
+                                                 self.vae.config.scaling_factor)
+        return self.pack(latents)
+
+    @torch.no_grad()
+    def decode(self, tokens: torch.Tensor, grid: tuple[int, int, int], decode_timestep: float = 0.05,
+               decode_noise_scale: float = 0.025, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Packed latent tokens -> (B, 3, F, H, W) video in [-1, 1] (LTXPipeline's decode, timestep-aware VAEs too)."""
+        latents = LTXPipeline._denormalize_latents(self.unpack(tokens, grid), self.vae.latents_mean,
+                                                   self.vae.latents_std, self.vae.config.scaling_factor)
+        timestep = None
+        if self.vae.config.timestep_conditioning:
+            noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+            latents = (1 - decode_noise_scale) * latents + decode_noise_scale * noise
+            timestep = torch.full((latents.shape[0],), decode_timestep, device=latents.device, dtype=latents.dtype)
+        return self.vae.decode(latents.to(self.vae.dtype), timestep, return_dict=False)[0].float()
+
+    def velocity(self, tokens: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
+                 grid: tuple[int, int, int], fps: float, condition_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The DiT's flow velocity at noise level sigma in [0, 1] (the DiT takes timesteps as sigma * 1000)."""
+        dtype = self.transformer.dtype
+        if condition_mask is None:
+            condition_mask = torch.ones(condition.shape[:2], device=condition.device, dtype=torch.long)
+        timestep = (sigma * self.scheduler.config.num_train_timesteps).expand(tokens.shape[0])
+        out = self.transformer(hidden_states=tokens.to(dtype), encoder_hidden_states=condition.to(dtype),
+                               timestep=timestep, encoder_attention_mask=condition_mask, num_frames=grid[0],
+                               height=grid[1], width=grid[2],
+                               rope_interpolation_scale=(self.temporal_ratio / fps, self.spatial_ratio,
+                                                         self.spatial_ratio), return_dict=False)[0]
+        return out.float()
+
+
+def build_generator(cfg: GeneratorConfig, sources: dict[str, tuple[str, str | None]] | None = None) -> LTXGenerator:
+    """Load each component from `sources[name] = (dir, subfolder)`, else from `cfg.path`, else build `cfg.arch`."""
+    sources = dict(sources or {})
+    if cfg.path:
+        root = Path(cfg.path).expanduser()
+        if not (root / "transformer" / "config.json").is_file():
+            raise NSPError(f"generator.path={cfg.path}: not an LTX-Video snapshot in diffusers layout "
+                           "(expected transformer/config.json, vae/, scheduler/)")
+        for name in COMPONENTS:
+            sources.setdefault(name, (str(root), name))
+    parts = {name: _component(name, cfg, sources.get(name)) for name in COMPONENTS}
+    gen = LTXGenerator(parts["transformer"], parts["vae"], parts["scheduler"])
+    gen.vae.requires_grad_(False).eval()  # the VAE is always frozen (trained once, separately, for tiny models)
+    return gen
+
+
+def _component(name: str, cfg: GeneratorConfig, source: tuple[str, str | None] | None):
+    cls = COMPONENTS[name]
+    if source is not None:
+        path, subfolder = source
+        try:
+            if name == "scheduler":
+                return cls.from_pretrained(path, subfolder=subfolder, local_files_only=True)
+            return cls.from_pretrained(path, subfolder=subfolder, local_files_only=True, torch_dtype=DTYPES[cfg.dtype])
+        except (OSError, ValueError, EnvironmentError) as err:
+            where = f"{path}/{subfolder}" if subfolder else path
+            raise NSPError(f"{where}: could not load the LTX {name} ({str(err).splitlines()[0][:200]})") from None
+    if name == "scheduler":
+        return cls(**LTX_SCHEDULER)
+    if cfg.arch not in GENERATOR_ARCHS:
+        raise NSPError(f"generator.arch={cfg.arch}: unknown architecture (choose from {', '.join(GENERATOR_ARCHS)})")
+    module = cls(**GENERATOR_ARCHS[cfg.arch][name])
+    if DTYPES[cfg.dtype] != torch.float32:
+        # diffusers warns on any dtype cast of a model with an (empty) fp32 keep-list; nothing is kept here.
+        from diffusers.utils import logging as diffusers_logging
+
+        level = diffusers_logging.get_verbosity()
+        diffusers_logging.set_verbosity_error()
+        module = module.to(DTYPES[cfg.dtype])
+        diffusers_logging.set_verbosity(level)
+    return module

@@ -1,0 +1,224 @@
+"""NSPModel: frozen VLM + learnable queries -> connector -> LTX DiT (+ frozen VAE), and its checkpoint format.
+
+A checkpoint is a directory:
+    nsp_config.json          the ModelConfig and, per component, its class and where it lives
+    nsp_weights.safetensors  queries, connector and null condition (always trained, always here)
+    vlm/ transformer/ vae/ scheduler/
+                             `save_pretrained` folders for what is embedded: components built with random weights
+                             (tiny) and components that were trained. Frozen base models stay where they are and are
+                             referenced by absolute local path: a 16 GB VLM is never copied into a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from nsp.config import ModelConfig, validate_config
+from nsp.connectors import build_connector
+from nsp.errors import NSPError
+from nsp.files import atomic_path
+from nsp.generation import flow
+from nsp.generation.ltx import LTXGenerator, build_generator
+from nsp.understanding.context import ContextBatch, ContextEncoder
+from nsp.understanding.vlm import build_vlm
+from nsp.video.io import Clip
+from nsp.video.qwen_input import prepare_video
+
+CONFIG_FILE = "nsp_config.json"
+WEIGHTS_FILE = "nsp_weights.safetensors"
+FORMAT_VERSION = 1
+
+# What each stage trains. The VLM and the VAE are always frozen.
+STAGE_TRAINABLE: dict[str, tuple[str, ...]] = {
+    "t2v_images": ("queries", "connector"),  # curriculum phase 1: images, DiT frozen
+    "t2v": ("queries", "connector", "transformer"),
+    "sft": ("queries", "connector", "transformer"),
+    "rl": ("queries", "connector", "transformer"),
+}
+
+
+class NSPModel(nn.Module):
+    def __init__(self, config: ModelConfig, context_encoder: ContextEncoder, connector: nn.Module,
+                 generator: LTXGenerator, sources: dict[str, str | None]):
+        super().__init__()
+        self.config = config
+        self.context_encoder = context_encoder
+        self.connector = connector
+        self.generator = generator
+        # CFG's unconditional input: a learned embedding (zeros at init, trained with condition dropout) or fixed zeros.
+        learned = config.connector.null_condition == "learned"
+        self.null_condition = nn.Parameter(torch.zeros(config.connector.num_queries, generator.caption_channels),
+                                           requires_grad=learned)
+        # Where each frozen base component came from (None: random init, so it must be embedded when saved).
+        self.sources = sources
+        self.trained: set[str] = set()  # large components changed by training, embedded when saved
+
+    # ---- composition --------------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: ModelConfig, generator_sources: dict | None = None) -> "NSPModel":
+        vlm, tokenizer, spec = build_vlm(config.vlm)
+        encoder = ContextEncoder(vlm, tokenizer, spec, config.vlm, config.connector.num_queries)
+        generator = build_generator(config.generator, generator_sources)
+        connector = build_connector(config.connector, encoder.hidden_size, generator.caption_channels)
+        sources = {"vlm": config.vlm.path, "generator": config.generator.path}
+        return cls(config, encoder, connector, generator, sources)
+
+    # ---- forward pieces -----------------------------------------------------------------------------------------
+    def prepare_context(self, texts: list[str | None], clips: list[Clip | None], prompt: str | None = None
+                        ) -> ContextBatch:
+        """Texts and decoded clips -> a tokenised, position-annotated context batch (on the CPU)."""
+        enc, cfg = self.context_encoder, self.config.vlm
+        videos = [None if c is None else prepare_video(c.frames, c.fps, cfg.video, enc.spec, cfg.max_tokens)
+                  for c in clips]
+        return enc.prepare(texts, videos, prompt)
+
+    def condition(self, batch: ContextBatch) -> torch.Tensor:
+        """Context -> (B, num_queries, caption_channels): the DiT's `encoder_hidden_states`."""
+        return self.connector(self.context_encoder(batch))
+
+    def null(self, batch_size: int) -> torch.Tensor:
+        return self.null_condition.unsqueeze(0).expand(batch_size, -1, -1)
+
+    def flow_matching_loss(self, condition: torch.Tensor, latents: torch.Tensor, fps: float,
+                           grid: tuple[int, int, int], generator: torch.Generator | None = None) -> torch.Tensor:
+        """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition."""
+        sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator,
+                                   latents.device)
+        noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+        noisy = flow.add_noise(latents, noise, sigma)
+        velocity = self.generator.velocity(noisy, sigma, condition, grid, fps)
+        return flow.flow_matching_loss(velocity, latents, noise)
+
+    # ---- trainable sets -----------------------------------------------------------------------------------------
+    def groups(self) -> dict[str, list[nn.Parameter]]:
+        connector = list(self.connector.parameters())
+        if self.config.connector.null_condition == "learned":
+            connector.append(self.null_condition)
+        return {
+            "queries": [self.context_encoder.queries],
+            "connector": connector,
+            "transformer": list(self.generator.transformer.parameters()),
+            "vlm": list(self.context_encoder.vlm.parameters()),
+            "vae": list(self.generator.vae.parameters()),
+        }
+
+    def set_trainable(self, stage_or_groups: str | tuple[str, ...] | list[str]) -> list[str]:
+        names = STAGE_TRAINABLE.get(stage_or_groups) if isinstance(stage_or_groups, str) else tuple(stage_or_groups)
+        if names is None:
+            raise NSPError(f"stage {stage_or_groups!r}: unknown (choose from {', '.join(STAGE_TRAINABLE)})")
+        groups = self.groups()
+        unknown = set(names) - set(groups)
+        if unknown:
+            raise NSPError(f"trainable groups {sorted(unknown)}: unknown (choose from {', '.join(groups)})")
+        if {"vlm", "vae"} & set(names):
+            raise NSPError("the VLM and the VAE stay frozen in every stage")
+        for name, params in groups.items():
+            for p in params:
+                p.requires_grad_(name in names)
+        if self.config.connector.null_condition == "zero":
+            self.null_condition.requires_grad_(False)
+        if "transformer" in names:
+            self.trained.add("transformer")
+        return list(names)
+
+    def parameter_report(self) -> dict:
+        report = {}
+        seen: set[int] = set()
+        for name, params in self.groups().items():
+            unique = [p for p in params if id(p) not in seen]
+            seen.update(id(p) for p in unique)
+            report[name] = {"parameters": sum(p.numel() for p in unique),
+                            "trainable": sum(p.numel() for p in unique if p.requires_grad)}
+        report["total"] = {k: sum(v[k] for v in report.values()) for k in ("parameters", "trainable")}
+        return report
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        state = {"queries": self.context_encoder.queries, "null_condition": self.null_condition}
+        state.update({f"connector.{k}": v for k, v in self.connector.state_dict().items()})
+        return {k: v.detach().float().cpu().contiguous() for k, v in state.items()}
+
+    # ---- checkpoints --------------------------------------------------------------------------------------------
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write the checkpoint directory atomically (a temporary sibling, then a rename)."""
+        path = Path(path)
+        with atomic_path(path, is_dir=True) as tmp:
+            components = {}
+            embed_vlm = self.sources["vlm"] is None
+            if embed_vlm:
+                self.context_encoder.vlm.save_pretrained(tmp / "vlm")
+                self.context_encoder.tokenizer.save_pretrained(tmp / "vlm")
+            components["vlm"] = {"class": type(self.context_encoder.vlm).__name__,
+                                 "path": "vlm" if embed_vlm else str(Path(self.sources["vlm"]).resolve())}
+            base = self.sources["generator"]
+            for name in ("transformer", "vae", "scheduler"):
+                module = getattr(self.generator, name)
+                embed = base is None or name in self.trained or name == "scheduler"
+                if embed:
+                    module.save_pretrained(tmp / name)
+                components[name] = {"class": type(module).__name__,
+                                    "path": name if embed else str(Path(base).resolve()),
+                                    "subfolder": None if embed else name}
+            save_file(self.trainable_state_dict(), str(tmp / WEIGHTS_FILE))
+            components["trainable"] = {"path": WEIGHTS_FILE}
+            meta = {"format": "nsp", "format_version": FORMAT_VERSION, "model": self.config.model_dump(mode="json"),
+                    "components": components, "trained": sorted(self.trained)}
+            (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, overrides: list[str] | None = None) -> "NSPModel":
+        path = Path(path)
+        meta = read_checkpoint_meta(path)
+        from nsp.config import deep_merge, parse_overrides
+
+        data = deep_merge(meta["model"], parse_overrides(overrides or []))
+        config = validate_config(data, f"{path}/{CONFIG_FILE}")
+        comps = meta["components"]
+
+        def where(name: str) -> tuple[str, str | None]:
+            c = comps[name]
+            p = Path(c["path"])
+            return (str(p if p.is_absolute() else path / p), c.get("subfolder"))
+
+        # Load through exactly the code path a user's base models take: local directories.
+        config.vlm.path = where("vlm")[0]
+        model = cls.from_config(config, {n: where(n) for n in ("transformer", "vae", "scheduler")})
+        model.sources = {"vlm": meta["model"]["vlm"]["path"], "generator": meta["model"]["generator"]["path"]}
+        model.config.vlm.path = model.sources["vlm"]
+        model.trained = set(meta.get("trained", []))
+        model.load_trainable(path / comps["trainable"]["path"])
+        return model
+
+    def load_trainable(self, file: Path) -> None:
+        if not file.is_file():
+            raise NSPError(f"{file}: trainable weights missing from the checkpoint")
+        state = load_file(str(file))
+        with torch.no_grad():
+            self.context_encoder.queries.copy_(state.pop("queries"))
+            self.null_condition.copy_(state.pop("null_condition"))
+            connector = {k.removeprefix("connector."): v for k, v in state.items()}
+            missing, unexpected = self.connector.load_state_dict(connector, strict=False)
+        if missing or unexpected:
+            raise NSPError(f"{file}: connector weights do not match connector.type="
+                           f"{self.config.connector.type} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def read_checkpoint_meta(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_dir():
+        raise NSPError(f"{path}: checkpoint directory not found")
+    file = path / CONFIG_FILE
+    if not file.is_file():
+        raise NSPError(f"{path}: not an NSP checkpoint (no {CONFIG_FILE})")
+    try:
+        meta = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise NSPError(f"{file}: not valid JSON ({err.msg})") from None
+    if meta.get("format") != "nsp" or meta.get("format_version", 0) > FORMAT_VERSION:
+        raise NSPError(f"{file}: unsupported checkpoint format {meta.get('format')}/{meta.get('format_version')}")
+    return meta

@@ -1,0 +1,96 @@
+"""NSPPipeline: preceding scene (clip and/or text) -> the next scene, as one readable `__call__`.
+
+    pipe = NSPPipeline.from_pretrained("runs/demo/final")
+    out = pipe("clip.mp4", text="the ball hits the wall", num_inference_steps=20, guidance_scale=3.0, seed=0)
+    write_video("next.mp4", out.frames[0], out.fps)
+
+The denoising loop is LTXPipeline's (same latents, schedule, CFG and decode); only the condition differs: it comes
+from the VLM + queries + connector instead of T5."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nsp.generation.flow import inference_sigmas, timestep_shift
+from nsp.model import NSPModel
+from nsp.video.io import Clip, read_video
+
+
+@dataclass
+class NSPPipelineOutput:
+    frames: np.ndarray  # (B, T, H, W, 3) uint8
+    fps: float
+
+
+def progress_bar(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False, dynamic_ncols=True)
+
+
+class NSPPipeline:
+    def __init__(self, model: NSPModel):
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> "NSPPipeline":
+        model = NSPModel.from_pretrained(path)
+        return cls(model.to(device) if device else model)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.context_encoder.queries.device
+
+    @torch.no_grad()
+    def __call__(self, video: str | Path | Clip | None = None, text: str | None = None, *,
+                 num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                 num_frames: int | None = None, height: int | None = None, width: int | None = None,
+                 num_videos: int = 1, seed: int | None = None, generator: torch.Generator | None = None,
+                 progress: bool = True) -> NSPPipelineOutput:
+        model, gen, cfg = self.model, self.model.generator, self.model.config
+        steps = num_inference_steps or cfg.sampling.steps
+        guidance = cfg.sampling.guidance if guidance_scale is None else guidance_scale
+        num_frames, height, width = (num_frames or cfg.generator.num_frames, height or cfg.generator.height,
+                                     width or cfg.generator.width)
+        fps = cfg.generator.fps
+        if generator is None:
+            generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
+        if video is None and not text:
+            raise ValueError("give a context clip, a text, or both")
+
+        # 1. Understand the context: VLM + queries -> connector -> the DiT's condition.
+        clip = read_video(video) if isinstance(video, (str, Path)) else video
+        batch = model.prepare_context([text], [clip]).to(self.device)
+        condition = model.condition(batch).repeat(num_videos, 1, 1)
+        cfg_on = guidance > 1.0
+        if cfg_on:  # unconditional rows first, as LTXPipeline orders them
+            condition = torch.cat([model.null(num_videos).to(condition.dtype), condition])
+
+        # 2. Start from noise in LTX's latent layout.
+        grid = gen.latent_grid(num_frames, height, width)
+        shape = (num_videos, gen.transformer.config.in_channels, *grid)
+        latents = gen.pack(torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device))
+
+        # 3. Euler steps along the flow, with classifier-free guidance.
+        gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],
+                                    gen.scheduler.config), device=self.device)
+        for t in progress_bar(gen.scheduler.timesteps, progress, "denoising"):
+            sigma = t / gen.scheduler.config.num_train_timesteps
+            model_input = torch.cat([latents] * 2) if cfg_on else latents
+            velocity = gen.velocity(model_input, sigma, condition, grid, fps)
+            if cfg_on:
+                uncond, cond = velocity.chunk(2)
+                velocity = uncond + guidance * (cond - uncond)
+            latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
+
+        # 4. Decode to frames.
+        video_out = gen.decode(latents, grid, cfg.sampling.decode_timestep, cfg.sampling.decode_noise_scale,
+                               generator)
+        frames = ((video_out.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return NSPPipelineOutput(frames.permute(0, 2, 3, 4, 1).cpu().numpy(), fps)

@@ -1,0 +1,168 @@
+"""Context understanding: the frozen VLM reads the context (prompt, clip, text); learnable queries appended after it
+pull that understanding out as hidden states.
+
+Because the VLM is frozen and causal, the context's keys and values do not depend on the queries. So the context
+runs once without grad (`encode_context`, a KV cache) and only the query tokens run with grad (`query_states`).
+`query_states_full` is the plain single forward over context + queries, kept as the reference it must equal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import DynamicCache
+
+from nsp.config import VLMConfig
+from nsp.errors import NSPError
+from nsp.understanding.tokenizer import CHAT_TEMPLATE
+from nsp.video.qwen_input import VideoInput, VisionSpec
+
+TEXT, IMAGE, VIDEO = 0, 1, 2  # mm_token_type_ids values (transformers needs them for 3-D M-RoPE positions)
+
+
+@dataclass
+class ContextBatch:
+    """Tokenised contexts, left-padded so the queries line up at the end of every row."""
+
+    input_ids: torch.Tensor  # (B, L)
+    attention_mask: torch.Tensor  # (B, L)
+    mm_token_type_ids: torch.Tensor  # (B, L)
+    position_ids: torch.Tensor  # (3, B, L + num_queries): M-RoPE positions of context and queries
+    pixel_values_videos: torch.Tensor | None = None  # all clips' patches, concatenated in batch order
+    video_grid_thw: torch.Tensor | None = None  # (num_videos, 3)
+
+    def to(self, device) -> "ContextBatch":
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return ContextBatch(*(move(getattr(self, f)) for f in self.__dataclass_fields__))
+
+    @property
+    def context_length(self) -> int:
+        return self.input_ids.shape[1]
+
+
+@dataclass
+class ContextCache:
+    """The context's per-layer keys/values (no grad), reusable for any number of query passes."""
+
+    key_values: list[tuple[torch.Tensor, torch.Tensor]]
+    attention_mask: torch.Tensor  # (B, L + num_queries)
+    query_position_ids: torch.Tensor  # (3, B, num_queries)
+
+
+class ContextEncoder(nn.Module):
+    """Frozen VLM + N learnable query embeddings -> (B, N, vlm_hidden) query hidden states."""
+
+    def __init__(self, vlm, tokenizer, spec: VisionSpec, cfg: VLMConfig, num_queries: int):
+        super().__init__()
+        self.vlm, self.tokenizer, self.spec, self.cfg = vlm, tokenizer, spec, cfg
+        embed = vlm.get_input_embeddings().weight
+        # Start the queries at the scale of real token embeddings, so the frozen layers see familiar magnitudes.
+        self.queries = nn.Parameter(torch.randn(num_queries, embed.shape[1]) * embed.detach().float().std())
+
+    @property
+    def num_queries(self) -> int:
+        return self.queries.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.queries.shape[1]
+
+    # ---- inputs -------------------------------------------------------------------------------------------------
+    def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None
+                ) -> ContextBatch:
+        """Chat-formatted contexts: [clip] + "<prompt> <text>", then the generation prompt; queries follow."""
+        if len(texts) != len(videos):
+            raise ValueError(f"{len(texts)} texts but {len(videos)} videos")
+        prompt = self.cfg.prompt if prompt is None else prompt
+        rows = [self._tokenize(prompt, text, video) for text, video in zip(texts, videos)]
+        pad = self.tokenizer.pad_token_id
+        length = max(len(r) for r in rows)
+        ids = torch.full((len(rows), length), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, length - len(row):] = torch.tensor(row)
+            mask[i, length - len(row):] = 1
+        types = torch.zeros_like(ids)
+        types[ids == self.vlm.config.video_token_id] = VIDEO
+        types[ids == self.vlm.config.image_token_id] = IMAGE
+        types[mask == 0] = TEXT
+        clips = [v for v in videos if v is not None]
+        pixels = torch.cat([v.pixel_values_videos for v in clips]) if clips else None
+        grid = torch.stack([v.video_grid_thw for v in clips]) if clips else None
+        seconds = torch.tensor([v.second_per_grid_t for v in clips]) if clips else None
+        positions = self._positions(ids, mask, types, grid, seconds)
+        return ContextBatch(ids, mask, types, positions, pixels, grid)
+
+    def _tokenize(self, prompt: str, text: str | None, video: VideoInput | None) -> list[int]:
+        body = " ".join(s for s in (prompt, text) if s)
+        content = ([{"type": "video"}] if video is not None else []) + [{"type": "text", "text": body}]
+        template = self.tokenizer.chat_template or CHAT_TEMPLATE  # some snapshots keep it in the processor only
+        chat = self.tokenizer.apply_chat_template([{"role": "user", "content": content}], chat_template=template,
+                                                  tokenize=False, add_generation_prompt=True)
+        if video is not None:
+            chat = chat.replace("<|video_pad|>", "<|video_pad|>" * video.num_tokens, 1)
+        ids = self.tokenizer(chat, add_special_tokens=False)["input_ids"]
+        over = len(ids) + self.num_queries - self.cfg.max_tokens
+        if over > 0 and text:
+            # Too long: shorten the free text (never the clip or the template) and tokenise again.
+            text_ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            keep = len(text_ids) - over
+            if keep > 0:
+                return self._tokenize(prompt, self.tokenizer.decode(text_ids[:keep]), video)
+        if len(ids) + self.num_queries > self.cfg.max_tokens:
+            raise NSPError(f"context of {len(ids)} tokens + {self.num_queries} queries exceeds vlm.max_tokens="
+                           f"{self.cfg.max_tokens} (lower vlm.video.max_tokens_per_frame or raise vlm.max_tokens)")
+        return ids
+
+    def _positions(self, ids, mask, types, grid, seconds) -> torch.Tensor:
+        """M-RoPE positions for context + queries; the queries are text tokens after the context."""
+        b, n = ids.shape[0], self.num_queries
+        full_ids = torch.cat([ids, ids.new_full((b, n), self.tokenizer.pad_token_id)], 1)
+        full_mask = torch.cat([mask, mask.new_ones((b, n))], 1)
+        full_types = torch.cat([types, types.new_zeros((b, n))], 1)
+        positions, _ = self.vlm.model.get_rope_index(full_ids, mm_token_type_ids=full_types, video_grid_thw=grid,
+                                                     second_per_grid_ts=seconds, attention_mask=full_mask)
+        return positions
+
+    # ---- passes -------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_context(self, batch: ContextBatch) -> ContextCache:
+        """Run the frozen VLM over the context once and keep its keys/values."""
+        length = batch.context_length
+        out = self.vlm.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                             position_ids=batch.position_ids[:, :, :length],
+                             pixel_values_videos=batch.pixel_values_videos, video_grid_thw=batch.video_grid_thw,
+                             use_cache=True)
+        cache = out.past_key_values
+        kv = [(layer.keys, layer.values) for layer in cache.layers]
+        full_mask = torch.cat([batch.attention_mask, batch.attention_mask.new_ones((len(batch.input_ids),
+                                                                                  self.num_queries))], 1)
+        return ContextCache(kv, full_mask, batch.position_ids[:, :, length:])
+
+    def query_states(self, cache: ContextCache) -> torch.Tensor:
+        """Run only the query tokens over the cached context; gradients reach the query embeddings."""
+        past = DynamicCache(config=self.vlm.config.text_config)
+        for i, (k, v) in enumerate(cache.key_values):
+            past.update(k, v, i)
+        b = cache.attention_mask.shape[0]
+        queries = self.queries.to(self.vlm.dtype).unsqueeze(0).expand(b, -1, -1)
+        out = self.vlm.model.language_model(inputs_embeds=queries, attention_mask=cache.attention_mask,
+                                            position_ids=cache.query_position_ids, past_key_values=past,
+                                            use_cache=True)
+        return out.last_hidden_state.float()
+
+    def forward(self, batch: ContextBatch) -> torch.Tensor:
+        return self.query_states(self.encode_context(batch))
+
+    def query_states_full(self, batch: ContextBatch) -> torch.Tensor:
+        """Reference: one plain forward over context + queries (what `forward` must equal)."""
+        b, n = batch.input_ids.shape[0], self.num_queries
+        ids = torch.cat([batch.input_ids, batch.input_ids.new_full((b, n), self.tokenizer.pad_token_id)], 1)
+        mask = torch.cat([batch.attention_mask, batch.attention_mask.new_ones((b, n))], 1)
+        embeds = self.vlm.get_input_embeddings()(batch.input_ids)
+        queries = self.queries.to(embeds.dtype).unsqueeze(0).expand(b, -1, -1)
+        out = self.vlm.model(input_ids=ids, inputs_embeds=torch.cat([embeds, queries], 1), attention_mask=mask,
+                             position_ids=batch.position_ids, pixel_values_videos=batch.pixel_values_videos,
+                             video_grid_thw=batch.video_grid_thw)
+        return out.last_hidden_state[:, -n:].float()

@@ -1,0 +1,121 @@
+"""Building or loading the frozen VLM (transformers Qwen2.5-VL) and its tokenizer.
+
+Real weights come only from a local snapshot directory (`VLMConfig.path`); with no path, `arch` names an
+architecture that is built with random weights (tiny for tests and the demo, real shapes for benchmarks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from nsp.config import VLMConfig
+from nsp.errors import NSPError
+from nsp.understanding.tokenizer import build_tiny_tokenizer
+from nsp.video.qwen_input import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, VisionSpec
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+# Architectures for random initialisation. Token ids are filled in from the tokenizer.
+VLM_ARCHS: dict[str, dict] = {
+    "tiny": {
+        "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                        "num_key_value_heads": 2, "max_position_embeddings": 4096,
+                        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}},
+        "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                          "patch_size": 14, "temporal_patch_size": 2, "spatial_merge_size": 2, "window_size": 56,
+                          "fullatt_block_indexes": [1], "tokens_per_second": 2},
+    },
+    # Qwen2.5-VL-7B-Instruct's shapes (random weights: benchmarks at real size without a download).
+    "qwen2.5-vl-7b": {
+        "text_config": {"hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                        "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 128000,
+                        "rms_norm_eps": 1e-6,
+                        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
+                                            "mrope_section": [16, 24, 24]}},
+        "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+                          "out_hidden_size": 3584, "patch_size": 14, "temporal_patch_size": 2, "spatial_merge_size": 2,
+                          "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "tokens_per_second": 2},
+        "vocab_size": 152064,
+    },
+}
+
+
+def _require_dir(path: str, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise NSPError(f"{what}={path}: not a local directory (weights are only read from local snapshots)")
+    if not (p / "config.json").is_file():
+        raise NSPError(f"{what}={path}: no config.json (expected a Hugging Face snapshot directory)")
+    return p
+
+
+def vlm_classes(family: str):
+    if family == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        return Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    raise NSPError(f"vlm.family={family}: not supported yet (supported: qwen2_5_vl)")
+
+
+def build_vlm(cfg: VLMConfig):
+    """(model, tokenizer, vision spec) for the configured VLM; the model is frozen and in eval mode."""
+    if cfg.path:
+        model, tokenizer, spec = _load_vlm(cfg)
+    else:
+        model, tokenizer, spec = _random_vlm(cfg)
+    model.requires_grad_(False).eval()
+    return model, tokenizer, spec
+
+
+def _random_vlm(cfg: VLMConfig):
+    if cfg.arch not in VLM_ARCHS:
+        raise NSPError(f"vlm.arch={cfg.arch}: unknown architecture (choose from {', '.join(VLM_ARCHS)})")
+    config_cls, model_cls = vlm_classes(cfg.family)
+    tokenizer = build_tiny_tokenizer()
+    arch = VLM_ARCHS[cfg.arch]
+    ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in [
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>")]}
+    text = dict(arch["text_config"], vocab_size=arch.get("vocab_size", len(tokenizer)),
+                bos_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id)
+    config = config_cls(text_config=text, vision_config=dict(arch["vision_config"]), **ids)
+    config._attn_implementation = cfg.attn_implementation
+    model = model_cls(config).to(DTYPES[cfg.dtype])
+    return model, tokenizer, vision_spec(model.config)
+
+
+def _load_vlm(cfg: VLMConfig):
+    from transformers import AutoTokenizer
+
+    path = _require_dir(cfg.path, "vlm.path")
+    _, model_cls = vlm_classes(cfg.family)
+    kwargs: dict = {"dtype": DTYPES[cfg.dtype], "local_files_only": True, "attn_implementation": cfg.attn_implementation}
+    if cfg.quantization != "none":
+        from transformers import BitsAndBytesConfig
+
+        # The vision tower and lm_head stay in full precision (bitsandbytes on CPU cannot handle them well).
+        skip = ["visual", "lm_head"]
+        kwargs["quantization_config"] = (
+            BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip) if cfg.quantization == "8bit"
+            else BitsAndBytesConfig(load_in_4bit=True, llm_int8_skip_modules=skip,
+                                    bnb_4bit_compute_dtype=DTYPES[cfg.dtype]))
+    try:
+        model = model_cls.from_pretrained(str(path), **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise NSPError(f"vlm.path={cfg.path}: could not load ({str(err).splitlines()[0][:200]})") from None
+    return model, tokenizer, vision_spec(model.config, path)
+
+
+def vision_spec(config, path: Path | None = None) -> VisionSpec:
+    vc = config.vision_config
+    mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    pre = path / "preprocessor_config.json" if path else None
+    if pre is not None and pre.is_file():
+        data = json.loads(pre.read_text())
+        mean, std = tuple(data.get("image_mean", mean)), tuple(data.get("image_std", std))
+    return VisionSpec(patch_size=vc.patch_size, temporal_patch_size=vc.temporal_patch_size,
+                      merge_size=vc.spatial_merge_size, image_mean=mean, image_std=std)

@@ -1,0 +1,93 @@
+"""Reading and writing clips with PyAV. Every failure becomes one NSPError line naming the file and the problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from nsp.errors import NSPError
+from nsp.files import atomic_path
+
+
+@dataclass
+class Clip:
+    """Decoded RGB frames (T, H, W, 3) uint8 and their frame rate."""
+
+    frames: np.ndarray
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+
+def read_video(path: str | Path) -> Clip:
+    """Decode every frame of the first video stream (audio is ignored)."""
+    path = Path(path)
+    if not path.exists():
+        raise NSPError(f"{path}: file not found")
+    if path.is_dir():
+        raise NSPError(f"{path}: is a directory, expected a video file")
+    if path.stat().st_size == 0:
+        raise NSPError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
+        raise NSPError(f"{path}: not a readable video ({_short(err)})") from None
+    with container:
+        if not container.streams.video:
+            kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+            raise NSPError(f"{path}: has no video stream (streams: {kinds})")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        expected = int(stream.frames or 0)
+        frames = []
+        try:
+            for frame in container.decode(stream):
+                frames.append(frame.to_ndarray(format="rgb24"))
+        except (av.error.FFmpegError, ValueError) as err:
+            raise NSPError(f"{path}: corrupt or truncated video data after frame {len(frames)} ({_short(err)})") from None
+    if not frames:
+        raise NSPError(f"{path}: no decodable video frames (truncated or corrupt)")
+    if expected and len(frames) < 0.9 * expected:
+        raise NSPError(f"{path}: truncated video: decoded {len(frames)} of {expected} frames")
+    if fps <= 0:
+        fps = 25.0  # containers without timing (raw streams): the FFmpeg default
+    return Clip(np.stack(frames), fps)
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18) -> Path:
+    """Write (T, H, W, 3) uint8 frames as H.264 (yuv420p, even sides), atomically."""
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"write_video expects (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+    h, w = frames.shape[1] - frames.shape[1] % 2, frames.shape[2] - frames.shape[2] % 2
+    fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}.get(path.suffix.lower())
+    if fmt is None:
+        raise NSPError(f"{path}: unsupported output extension (use .mp4, .mov, .mkv or .avi)")
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), mode="w", format=fmt) as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.options = {"crf": str(crf)}
+            for image in frames[:, :h, :w]:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+            container.mux(stream.encode())
+    return path
+
+
+def _short(err: Exception) -> str:
+    """FFmpeg's reason without errno or file name (the message already names the file)."""
+    text = getattr(err, "strerror", None) or str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:160]
