@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nsp.errors import NSPError
 
@@ -78,7 +78,7 @@ class GeneratorConfig(_Strict):
 
 
 class SamplingConfig(_Strict):
-    steps: int = 20
+    steps: int = Field(20, ge=2)  # LTX's schedule (terminal sigma 0.1) needs at least two steps
     guidance: float = 3.0
     decode_timestep: float = 0.05  # only for VAEs with timestep conditioning (LTX 0.9.1+)
     decode_noise_scale: float = 0.025

@@ -61,6 +61,8 @@ class NSPPipeline:
         fps = cfg.generator.fps
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
+        if steps < 2:
+            raise ValueError(f"num_inference_steps must be at least 2 (LTX's schedule ends at sigma 0.1), got {steps}")
         if video is None and not text:
             raise ValueError("give a context clip, a text, or both")
 

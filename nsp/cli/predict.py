@@ -15,8 +15,8 @@ def run(args) -> int:
         raise NSPError(f"--out {out}: unsupported extension (use {', '.join(OUTPUT_SUFFIXES)})")
     if args.scenes < 1:
         raise NSPError(f"--scenes {args.scenes}: must be at least 1")
-    if args.steps is not None and args.steps < 1:
-        raise NSPError(f"--steps {args.steps}: must be at least 1")
+    if args.steps is not None and args.steps < 2:
+        raise NSPError(f"--steps {args.steps}: must be at least 2")
 
     from nsp.cli.common import pick_device, resolve_checkpoint
     from nsp.video.io import read_video

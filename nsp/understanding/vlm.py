@@ -94,7 +94,11 @@ def _load_vlm(cfg: VLMConfig):
     _, model_cls = vlm_classes(cfg.family)
     kwargs: dict = {"dtype": DTYPES[cfg.dtype], "local_files_only": True, "attn_implementation": cfg.attn_implementation}
     if cfg.quantization != "none":
+        import warnings
+
         from transformers import BitsAndBytesConfig
+
+        warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast")  # once per layer, per call
 
         # The vision tower and lm_head stay in full precision (bitsandbytes on CPU cannot handle them well).
         skip = ["visual", "lm_head"]

@@ -1,0 +1,43 @@
+import pytest
+
+from nsp.config import parse_overrides, preset_config
+from nsp.errors import NSPError
+
+
+def test_presets_hold_the_documented_settings():
+    tiny = preset_config("tiny")
+    assert tiny.vlm.path is None and tiny.generator.path is None
+    paper = preset_config("paper")
+    assert paper.connector.num_queries == 256
+    assert paper.connector.type == "mlp"
+    assert paper.vlm.max_tokens == 1024
+    assert (paper.generator.num_frames, paper.generator.height, paper.generator.width) == (65, 480, 832)
+    assert (paper.sampling.steps, paper.sampling.guidance) == (20, 3.0)
+
+
+def test_overrides_are_typed_and_nested():
+    cfg = preset_config("tiny", ["sampling.steps=7", "vlm.path=/models/qwen", "connector.type=transformer",
+                                 "sampling.guidance=1.5", "vlm.video.fps=3"])
+    assert cfg.sampling.steps == 7 and isinstance(cfg.sampling.steps, int)
+    assert cfg.vlm.path == "/models/qwen"
+    assert cfg.connector.type == "transformer"
+    assert cfg.sampling.guidance == 1.5
+    assert cfg.vlm.video.fps == 3.0
+    assert parse_overrides(["a.b=null"]) == {"a": {"b": None}}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("vlm.pth=/x", "vlm.pth: unknown key"),
+    ("sampling.steps=many", "sampling.steps"),
+    ("generator.num_frames=10", "8k+1"),
+    ("generator.height=100", "multiple of 32"),
+    ("novalue", "expected key=value"),
+])
+def test_bad_overrides_fail_with_a_clear_message(override, message):
+    with pytest.raises(NSPError, match=message.replace("+", r"\+")):
+        preset_config("tiny", [override])
+
+
+def test_unknown_preset():
+    with pytest.raises(NSPError, match="unknown preset"):
+        preset_config("huge")

@@ -1,0 +1,63 @@
+"""The frozen-VLM saving: context once without grad, queries alone with grad, equal to the plain forward."""
+
+import numpy as np
+import pytest
+import torch
+
+from nsp.video.io import Clip
+
+
+@pytest.fixture(scope="module")
+def batch(tiny_model, clip):
+    # Mixed rows: clip + text, clip only, text only -> different lengths, left padding, with and without video.
+    other = Clip(np.ascontiguousarray(clip.frames[::-1]), clip.fps)
+    return tiny_model.prepare_context(["the ball rolls right", None, "a red square falls"], [clip, other, None])
+
+
+def test_cached_query_pass_equals_plain_forward(tiny_model, batch):
+    enc = tiny_model.context_encoder
+    cached = enc(batch)
+    full = enc.query_states_full(batch)
+    assert cached.shape == (3, enc.num_queries, enc.hidden_size)
+    assert (cached - full).abs().max().item() <= 1e-5
+
+
+def test_gradients_reach_the_queries_and_never_the_vlm(tiny_model, batch):
+    enc = tiny_model.context_encoder
+    enc.queries.grad = None
+    enc(batch).pow(2).mean().backward()
+    assert enc.queries.grad is not None and enc.queries.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in enc.vlm.parameters())
+    enc.queries.grad = None
+
+
+def test_context_cache_is_reusable(tiny_model, batch):
+    enc = tiny_model.context_encoder
+    cache = enc.encode_context(batch)
+    first, second = enc.query_states(cache), enc.query_states(cache)
+    torch.testing.assert_close(first, second, atol=0, rtol=0)
+    assert all(not k.requires_grad for k, _ in cache.key_values)
+
+
+def test_video_tokens_get_3d_positions(tiny_model, batch):
+    types = batch.mm_token_type_ids[0]
+    pos = batch.position_ids[:, 0, : batch.context_length][:, types == 2]
+    assert pos.shape[1] == 8  # 4 sampled frames at 56x56 -> 2 x 4 x 4 patches / merge 4
+    assert not torch.equal(pos[1], pos[2])  # height and width positions differ: M-RoPE, not 1-D positions
+    assert pos[0].unique().numel() == 2  # two temporal grid steps
+
+
+def test_queries_follow_the_generation_prompt(tiny_model, batch):
+    tok = tiny_model.context_encoder.tokenizer
+    text = tok.decode(batch.input_ids[0][batch.attention_mask[0].bool()])
+    assert "Please generate a video showing what happens after this scene: the ball rolls right" in text
+    assert text.endswith("<|im_start|>assistant\n")
+    assert text.count("<|video_pad|>") == 8
+    # Left padding: every row ends with the same generation prompt, so the queries line up.
+    assert batch.attention_mask[:, -1].all()
+
+
+def test_long_text_is_shortened_to_the_token_budget(tiny_model, clip):
+    enc = tiny_model.context_encoder
+    rows = enc.prepare(["word " * 500], [None])
+    assert rows.input_ids.shape[1] + enc.num_queries <= enc.cfg.max_tokens

@@ -1,0 +1,114 @@
+"""NSPModel: trainable sets per stage, the flow-matching loss, checkpoints, and the paper preset's loading path."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nsp.config import preset_config
+from nsp.errors import NSPError
+from nsp.model import STAGE_TRAINABLE, NSPModel
+from nsp.pipeline import NSPPipeline
+from tests.conftest import paper_overrides
+
+
+def _trainable_groups(model):
+    return {name for name, params in model.groups().items() if any(p.requires_grad for p in params)}
+
+
+@pytest.mark.parametrize("stage", list(STAGE_TRAINABLE))
+def test_each_stage_trains_its_set_and_never_the_vlm_or_vae(tiny_model, stage):
+    tiny_model.set_trainable(stage)
+    assert _trainable_groups(tiny_model) == set(STAGE_TRAINABLE[stage])
+    report = tiny_model.parameter_report()
+    assert report["vlm"]["trainable"] == 0 and report["vae"]["trainable"] == 0
+    assert report["total"]["trainable"] == sum(report[g]["trainable"] for g in STAGE_TRAINABLE[stage])
+
+
+def test_unknown_stage_and_frozen_groups_are_refused(tiny_model):
+    with pytest.raises(NSPError, match="unknown"):
+        tiny_model.set_trainable("pretrain")
+    with pytest.raises(NSPError, match="frozen"):
+        tiny_model.set_trainable(["vlm"])
+
+
+def test_flow_matching_loss_trains_connector_queries_and_dit_only(tiny_model, clip):
+    tiny_model.set_trainable("sft")
+    tiny_model.zero_grad(set_to_none=True)
+    batch = tiny_model.prepare_context(["a ball"], [clip])
+    video = torch.from_numpy(clip.frames).permute(3, 0, 1, 2)[None].float() / 127.5 - 1
+    latents = tiny_model.generator.encode(video)
+    assert latents.shape == (1, 3 * 8 * 8, 16)
+    g = torch.Generator().manual_seed(0)
+    loss = tiny_model.flow_matching_loss(tiny_model.condition(batch), latents, 8.0, (3, 8, 8), g)
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    for name, params in tiny_model.groups().items():
+        has_grad = any(p.grad is not None and p.grad.abs().sum() > 0 for p in params)
+        assert has_grad == (name in STAGE_TRAINABLE["sft"]), name
+    tiny_model.zero_grad(set_to_none=True)
+
+
+def test_tiny_checkpoint_embeds_everything_and_reloads_identically(tiny_model, tiny_checkpoint, clip):
+    meta = json.loads((tiny_checkpoint / "nsp_config.json").read_text())
+    for name in ("vlm", "transformer", "vae", "scheduler"):
+        assert meta["components"][name]["path"] == name
+        assert list((tiny_checkpoint / name).glob("*config.json")), name
+    weights = load_file(str(tiny_checkpoint / "nsp_weights.safetensors"))
+    assert {"queries", "null_condition"} <= set(weights) and any(k.startswith("connector.") for k in weights)
+    assert not [p for p in tiny_checkpoint.parent.iterdir() if p.name.startswith(".")]  # atomic: no temp dirs
+    reloaded = NSPModel.from_pretrained(tiny_checkpoint)
+    a = NSPPipeline(tiny_model)(clip, "x", num_inference_steps=2, seed=3, progress=False).frames
+    b = NSPPipeline(reloaded)(clip, "x", num_inference_steps=2, seed=3, progress=False).frames
+    assert (a == b).all()
+
+
+def test_paper_preset_loads_local_hf_snapshots_and_references_them(hf_snapshots, tmp_path, clip):
+    qwen, ltx = hf_snapshots
+    model = NSPModel.from_config(preset_config("paper", paper_overrides(qwen, ltx)))
+    # The weights are the snapshots' own, not a fresh random init.
+    from safetensors.torch import load_file as load
+
+    saved = load(str(next(qwen.glob("*.safetensors"))))
+    key = next(k for k in saved if k.endswith("embed_tokens.weight"))
+    assert torch.equal(model.context_encoder.vlm.get_input_embeddings().weight, saved[key])
+    saved_dit = load(str(ltx / "transformer" / "diffusion_pytorch_model.safetensors"))
+    assert torch.equal(model.generator.transformer.proj_in.weight, saved_dit["proj_in.weight"])
+    frames = NSPPipeline(model)(clip, "the next scene", progress=False).frames
+    assert frames.shape == (1, 9, 64, 64, 3)
+
+    # Untrained checkpoint: frozen bases referenced by absolute local path, never copied.
+    ck = model.save_pretrained(tmp_path / "ck")
+    comps = json.loads((ck / "nsp_config.json").read_text())["components"]
+    assert comps["vlm"]["path"] == str(qwen.resolve()) and not (ck / "vlm").exists()
+    assert comps["vae"] == {"class": "AutoencoderKLLTXVideo", "path": str(ltx.resolve()), "subfolder": "vae"}
+    assert not (ck / "vae").exists() and not (ck / "transformer").exists()
+    # Once the DiT is trained it is embedded; the VLM and VAE still are not.
+    model.set_trainable("sft")
+    with torch.no_grad():
+        model.generator.transformer.proj_in.weight.add_(1.0)
+    ck2 = model.save_pretrained(tmp_path / "ck2")
+    assert (ck2 / "transformer" / "config.json").is_file() and not (ck2 / "vlm").exists()
+    again = NSPModel.from_pretrained(ck2)
+    assert torch.equal(again.generator.transformer.proj_in.weight, model.generator.transformer.proj_in.weight)
+    assert again.sources["vlm"] == str(qwen)
+
+
+def test_vlm_loads_in_8bit_with_bitsandbytes_and_still_trains_the_queries(hf_snapshots):
+    qwen, ltx = hf_snapshots
+    model = NSPModel.from_config(preset_config("paper", paper_overrides(qwen, ltx) + ["vlm.quantization=8bit"]))
+    layer = model.context_encoder.vlm.model.language_model.layers[0].mlp.gate_proj
+    assert type(layer).__name__ == "Linear8bitLt"
+    batch = model.prepare_context(["hello"], [None])
+    model.context_encoder(batch).sum().backward()
+    assert model.context_encoder.queries.grad.abs().sum() > 0
+
+
+def test_missing_weight_directories_are_clear_errors(tmp_path):
+    with pytest.raises(NSPError, match="vlm.path=.*not a local directory"):
+        NSPModel.from_config(preset_config("tiny", [f"vlm.path={tmp_path / 'nope'}"]))
+    with pytest.raises(NSPError, match="not an LTX-Video snapshot"):
+        NSPModel.from_config(preset_config("tiny", [f"generator.path={tmp_path}"]))
+    with pytest.raises(NSPError, match="not an NSP checkpoint"):
+        NSPModel.from_pretrained(tmp_path)
