@@ -42,3 +42,24 @@ def test_needs_some_context_and_two_steps(pipe, clip):
         pipe(None, None)
     with pytest.raises(ValueError, match="at least 2"):
         pipe(clip, num_inference_steps=1)
+
+
+def test_denoising_and_decoding_match_diffusers_ltx_pipeline(tiny_model, pipe, clip):
+    """Given the same condition, NSPPipeline must produce LTXPipeline's video: same latents, schedule, CFG, decode."""
+    import torch
+    from diffusers import LTXPipeline
+
+    gen = tiny_model.generator
+    ltx = LTXPipeline(scheduler=gen.scheduler, vae=gen.vae, text_encoder=None, tokenizer=None,
+                      transformer=gen.transformer)
+    ltx.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        cond = tiny_model.condition(tiny_model.prepare_context(["t"], [clip]))
+    mask = torch.ones(cond.shape[:2], dtype=torch.long)
+    ref = ltx(prompt_embeds=cond, prompt_attention_mask=mask, negative_prompt_embeds=tiny_model.null(1).detach(),
+              negative_prompt_attention_mask=mask, num_frames=9, height=64, width=64, frame_rate=8.0,
+              num_inference_steps=4, guidance_scale=3.0, generator=torch.Generator().manual_seed(5),
+              output_type="np").frames
+    ours = pipe(clip, "t", num_inference_steps=4, guidance_scale=3.0, seed=5, progress=False).frames
+    assert ours.shape == ref.shape
+    assert np.abs(ours.astype(float) - ref * 255).max() <= 1.0  # only uint8 rounding differs
