@@ -61,3 +61,21 @@ def test_long_text_is_shortened_to_the_token_budget(tiny_model, clip):
     enc = tiny_model.context_encoder
     rows = enc.prepare(["word " * 500], [None])
     assert rows.input_ids.shape[1] + enc.num_queries <= enc.cfg.max_tokens
+
+
+def test_qwen3_vl_is_selectable_with_the_same_saving(clip):
+    """Qwen3-VL (timestamped frame blocks, deepstack visual features) goes through the same cached query pass."""
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["vlm.family=qwen3_vl"]))
+    enc = model.context_encoder
+    assert type(enc.vlm).__name__ == "Qwen3VLForConditionalGeneration"
+    batch = model.prepare_context(["the ball rolls right", None], [clip, None])
+    text = enc.tokenizer.decode(batch.input_ids[0])
+    assert text.count(" seconds><|vision_start|>") == 2  # one timestamped block per temporal grid step
+    cached = enc(batch)
+    assert (cached - enc.query_states_full(batch)).abs().max().item() <= 1e-5
+    cached.sum().backward()
+    assert enc.queries.grad.abs().sum() > 0

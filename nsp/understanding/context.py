@@ -101,7 +101,7 @@ class ContextEncoder(nn.Module):
         chat = self.tokenizer.apply_chat_template([{"role": "user", "content": content}], chat_template=template,
                                                   tokenize=False, add_generation_prompt=True)
         if video is not None:
-            chat = chat.replace("<|video_pad|>", "<|video_pad|>" * video.num_tokens, 1)
+            chat = chat.replace("<|video_pad|>", self._video_placeholder(video), 1)
         ids = self.tokenizer(chat, add_special_tokens=False)["input_ids"]
         over = len(ids) + self.num_queries - self.cfg.max_tokens
         if over > 0 and text:
@@ -114,6 +114,14 @@ class ContextEncoder(nn.Module):
             raise NSPError(f"context of {len(ids)} tokens + {self.num_queries} queries exceeds vlm.max_tokens="
                            f"{self.cfg.max_tokens} (lower vlm.video.max_tokens_per_frame or raise vlm.max_tokens)")
         return ids
+
+    def _video_placeholder(self, video: VideoInput) -> str:
+        """The video's tokens as each family's processor writes them."""
+        if self.cfg.family == "qwen3_vl":  # per temporal step: "<t seconds>" + its own vision block
+            per_step = video.num_tokens // int(video.video_grid_thw[0])
+            return "".join(f"<{t:.1f} seconds><|vision_start|>{'<|video_pad|>' * per_step}<|vision_end|>"
+                           for t in video.timestamps)
+        return "<|video_pad|>" * video.num_tokens
 
     def _positions(self, ids, mask, types, grid, seconds) -> torch.Tensor:
         """M-RoPE positions for context + queries; the queries are text tokens after the context."""
@@ -158,11 +166,11 @@ class ContextEncoder(nn.Module):
     def query_states_full(self, batch: ContextBatch) -> torch.Tensor:
         """Reference: one plain forward over context + queries (what `forward` must equal)."""
         b, n = batch.input_ids.shape[0], self.num_queries
-        ids = torch.cat([batch.input_ids, batch.input_ids.new_full((b, n), self.tokenizer.pad_token_id)], 1)
         mask = torch.cat([batch.attention_mask, batch.attention_mask.new_ones((b, n))], 1)
         embeds = self.vlm.get_input_embeddings()(batch.input_ids)
         queries = self.queries.to(embeds.dtype).unsqueeze(0).expand(b, -1, -1)
-        out = self.vlm.model(input_ids=ids, inputs_embeds=torch.cat([embeds, queries], 1), attention_mask=mask,
+        # No input_ids: the model finds the video placeholders by their embedding (the queries never match it).
+        out = self.vlm.model(inputs_embeds=torch.cat([embeds, queries], 1), attention_mask=mask,
                              position_ids=batch.position_ids, pixel_values_videos=batch.pixel_values_videos,
                              video_grid_thw=batch.video_grid_thw)
         return out.last_hidden_state[:, -n:].float()

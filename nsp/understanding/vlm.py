@@ -17,29 +17,62 @@ from nsp.video.qwen_input import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, VisionSpec
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-# Architectures for random initialisation. Token ids are filled in from the tokenizer.
-VLM_ARCHS: dict[str, dict] = {
-    "tiny": {
-        "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
-                        "num_key_value_heads": 2, "max_position_embeddings": 4096,
-                        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}},
-        "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
-                          "patch_size": 14, "temporal_patch_size": 2, "spatial_merge_size": 2, "window_size": 56,
-                          "fullatt_block_indexes": [1], "tokens_per_second": 2},
+# Architectures for random initialisation, per family. Token ids are filled in from the tokenizer.
+VLM_ARCHS: dict[str, dict[str, dict]] = {
+    "qwen2_5_vl": {
+        "tiny": {
+            "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096,
+                            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                                "mrope_section": [2, 3, 3]}},
+            "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+                              "out_hidden_size": 64, "patch_size": 14, "temporal_patch_size": 2,
+                              "spatial_merge_size": 2, "window_size": 56, "fullatt_block_indexes": [1],
+                              "tokens_per_second": 2},
+        },
+        # Qwen2.5-VL-7B-Instruct's shapes (random weights: benchmarks at real size without a download).
+        "qwen2.5-vl-7b": {
+            "text_config": {"hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                            "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 128000,
+                            "rms_norm_eps": 1e-6,
+                            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
+                                                "mrope_section": [16, 24, 24]}},
+            "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+                              "out_hidden_size": 3584, "patch_size": 14, "temporal_patch_size": 2,
+                              "spatial_merge_size": 2, "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31],
+                              "tokens_per_second": 2},
+            "vocab_size": 152064,
+        },
     },
-    # Qwen2.5-VL-7B-Instruct's shapes (random weights: benchmarks at real size without a download).
-    "qwen2.5-vl-7b": {
-        "text_config": {"hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
-                        "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 128000,
-                        "rms_norm_eps": 1e-6,
-                        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
-                                            "mrope_section": [16, 24, 24]}},
-        "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-                          "out_hidden_size": 3584, "patch_size": 14, "temporal_patch_size": 2, "spatial_merge_size": 2,
-                          "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "tokens_per_second": 2},
-        "vocab_size": 152064,
+    "qwen3_vl": {
+        "tiny": {
+            "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                            "max_position_embeddings": 4096,
+                            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                                "mrope_section": [2, 3, 3], "mrope_interleaved": True}},
+            "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+                              "out_hidden_size": 64, "patch_size": 16, "temporal_patch_size": 2,
+                              "spatial_merge_size": 2, "num_position_embeddings": 64,
+                              "deepstack_visual_indexes": [0]},
+        },
+        # Qwen3-VL-8B-Instruct's shapes.
+        "qwen3-vl-8b": {
+            "text_config": {"hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+                            "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128,
+                            "max_position_embeddings": 262144,
+                            "rope_parameters": {"rope_type": "default", "rope_theta": 5000000.0,
+                                                "mrope_section": [24, 20, 20], "mrope_interleaved": True}},
+            "vision_config": {"depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "num_heads": 16,
+                              "out_hidden_size": 4096, "patch_size": 16, "temporal_patch_size": 2,
+                              "spatial_merge_size": 2, "num_position_embeddings": 2304,
+                              "deepstack_visual_indexes": [8, 16, 24]},
+            "vocab_size": 151936,
+        },
     },
 }
+# Pixel normalisation per family when a snapshot carries no preprocessor_config.json.
+FAMILY_NORMALISATION = {"qwen2_5_vl": (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD), "qwen3_vl": ((0.5,) * 3, (0.5,) * 3)}
 
 
 def _require_dir(path: str, what: str) -> Path:
@@ -56,7 +89,9 @@ def vlm_classes(family: str):
         from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
         return Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
-    raise NSPError(f"vlm.family={family}: not supported yet (supported: qwen2_5_vl)")
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    return Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
 
 def build_vlm(cfg: VLMConfig):
@@ -70,11 +105,12 @@ def build_vlm(cfg: VLMConfig):
 
 
 def _random_vlm(cfg: VLMConfig):
-    if cfg.arch not in VLM_ARCHS:
-        raise NSPError(f"vlm.arch={cfg.arch}: unknown architecture (choose from {', '.join(VLM_ARCHS)})")
+    archs = VLM_ARCHS[cfg.family]
+    if cfg.arch not in archs:
+        raise NSPError(f"vlm.arch={cfg.arch}: unknown {cfg.family} architecture (choose from {', '.join(archs)})")
     config_cls, model_cls = vlm_classes(cfg.family)
     tokenizer = build_tiny_tokenizer()
-    arch = VLM_ARCHS[cfg.arch]
+    arch = archs[cfg.arch]
     ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in [
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>")]}
@@ -84,7 +120,7 @@ def _random_vlm(cfg: VLMConfig):
     config = config_cls(text_config=text, vision_config=dict(arch["vision_config"]), **ids)
     config._attn_implementation = cfg.attn_implementation
     model = model_cls(config).to(DTYPES[cfg.dtype])
-    return model, tokenizer, vision_spec(model.config)
+    return model, tokenizer, vision_spec(model.config, cfg.family)
 
 
 def _load_vlm(cfg: VLMConfig):
@@ -111,12 +147,12 @@ def _load_vlm(cfg: VLMConfig):
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as err:
         raise NSPError(f"vlm.path={cfg.path}: could not load ({str(err).splitlines()[0][:200]})") from None
-    return model, tokenizer, vision_spec(model.config, path)
+    return model, tokenizer, vision_spec(model.config, cfg.family, path)
 
 
-def vision_spec(config, path: Path | None = None) -> VisionSpec:
+def vision_spec(config, family: str, path: Path | None = None) -> VisionSpec:
     vc = config.vision_config
-    mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    mean, std = FAMILY_NORMALISATION[family]
     pre = path / "preprocessor_config.json" if path else None
     if pre is not None and pre.is_file():
         data = json.loads(pre.read_text())

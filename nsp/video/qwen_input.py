@@ -47,6 +47,7 @@ class VideoInput:
     pixel_values_videos: torch.Tensor  # (grid_t*grid_h*grid_w, C*tp*p*p) float32
     video_grid_thw: torch.Tensor  # (3,) long
     second_per_grid_t: float  # seconds covered by one temporal grid step (temporal_patch / sample fps)
+    timestamps: tuple[float, ...]  # the time of each temporal grid step (Qwen3-VL writes them into the prompt)
     merge_size: int = 2
 
     @property
@@ -106,21 +107,20 @@ def frame_budget(nframes: int, factor: int, cfg: ContextVideoConfig, max_tokens:
 
 
 def sample_and_resize(frames: np.ndarray, video_fps: float, cfg: ContextVideoConfig, spec: VisionSpec,
-                      max_tokens: int) -> tuple[torch.Tensor, float]:
-    """(T, H, W, 3) uint8 -> (nframes, 3, h, w) uint8 at the model's size, and the sampled fps."""
+                      max_tokens: int) -> tuple[torch.Tensor, np.ndarray]:
+    """(T, H, W, 3) uint8 -> (nframes, 3, h, w) uint8 at the model's size, and the sampled frame indices."""
     total = frames.shape[0]
     if total == 1:  # a still image: the temporal patch needs two frames
         frames, video_fps = np.concatenate([frames, frames]), video_fps
         total = 2
     nframes = sample_frame_count(total, video_fps, cfg)
     idx = torch.linspace(0, total - 1, nframes).round().long().numpy()
-    sample_fps = nframes / max(total, 1e-6) * video_fps
     video = torch.from_numpy(np.ascontiguousarray(frames[idx])).permute(0, 3, 1, 2)
     min_pixels, max_pixels = frame_budget(nframes, spec.factor, cfg, max_tokens)
     h, w = smart_resize(video.shape[2], video.shape[3], spec.factor, min_pixels, max_pixels)
     # torchvision's resize on a uint8 tensor: bicubic with antialias in float, clamp, round, back to uint8.
     resized = F.interpolate(video.float(), size=(h, w), mode="bicubic", align_corners=False, antialias=True)
-    return resized.clamp_(0, 255).round_().to(torch.uint8), sample_fps
+    return resized.clamp_(0, 255).round_().to(torch.uint8), idx
 
 
 def patchify(video: torch.Tensor, spec: VisionSpec) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,6 +145,12 @@ def normalize(video_uint8: torch.Tensor, spec: VisionSpec) -> torch.Tensor:
 def prepare_video(frames: np.ndarray, video_fps: float, cfg: ContextVideoConfig, spec: VisionSpec,
                   max_tokens: int) -> VideoInput:
     """A decoded clip -> the VLM's video input (frames sampled, resized, normalised, patchified)."""
-    video, sample_fps = sample_and_resize(frames, video_fps, cfg, spec, max_tokens)
+    video, idx = sample_and_resize(frames, video_fps, cfg, spec, max_tokens)
+    total = max(frames.shape[0], 2)
+    sample_fps = len(idx) / total * video_fps
     pixels, grid = patchify(normalize(video, spec), spec)
-    return VideoInput(pixels, grid, spec.temporal_patch_size / sample_fps, spec.merge_size)
+    # Qwen3-VL's processor: frame times averaged over each temporal patch.
+    tp = spec.temporal_patch_size
+    times = np.concatenate([idx, np.repeat(idx[-1:], -len(idx) % tp)]) / video_fps
+    timestamps = tuple(float((times[i] + times[i + tp - 1]) / 2) for i in range(0, len(times), tp))
+    return VideoInput(pixels, grid, tp / sample_fps, timestamps, spec.merge_size)
