@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -172,16 +171,3 @@ def preset_config(name: str, overrides: list[str] | None = None) -> ModelConfig:
         raise NSPError(f"--preset {name!r}: unknown preset (choose from {', '.join(PRESETS)})")
     data = deep_merge(PRESETS[name](), parse_overrides(overrides or []))
     return validate_config(data, f"preset {name}")
-
-
-def load_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise NSPError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise NSPError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise NSPError(f"{path}: expected a mapping at the top level")
-    return data

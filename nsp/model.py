@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from nsp.config import ModelConfig, validate_config
+from nsp.config import ModelConfig, deep_merge, parse_overrides, validate_config
 from nsp.connectors import build_connector
 from nsp.errors import NSPError
 from nsp.files import atomic_path
@@ -174,8 +174,6 @@ class NSPModel(nn.Module):
     def from_pretrained(cls, path: str | Path, overrides: list[str] | None = None) -> "NSPModel":
         path = Path(path)
         meta = read_checkpoint_meta(path)
-        from nsp.config import deep_merge, parse_overrides
-
         data = deep_merge(meta["model"], parse_overrides(overrides or []))
         config = validate_config(data, f"{path}/{CONFIG_FILE}")
         comps = meta["components"]

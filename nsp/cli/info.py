@@ -10,9 +10,7 @@ def describe(model) -> dict:
 
     cfg, gen, enc = model.config, model.generator, model.context_encoder
     counts = {name: v["parameters"] for name, v in model.parameter_report().items() if name != "total"}
-    stages = {stage: {"trainable_groups": list(groups),
-                      "trainable_parameters": sum(counts[g] for g in groups if g != "connector")
-                      + (counts["connector"] if "connector" in groups else 0)}
+    stages = {stage: {"trainable_groups": list(groups), "trainable_parameters": sum(counts[g] for g in groups)}
               for stage, groups in STAGE_TRAINABLE.items()}
     grid = gen.latent_grid(cfg.generator.num_frames, cfg.generator.height, cfg.generator.width)
     return {

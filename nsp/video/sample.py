@@ -13,7 +13,7 @@ def moving_ball_clip(num_frames: int = 9, height: int = 64, width: int = 64, fps
     color = rng.integers(150, 256, size=3)
     radius = max(3, min(height, width) // 8)
     y0, x0 = rng.uniform(radius, height - radius), rng.uniform(radius, width / 2)
-    vy, vx = rng.uniform(-1, 1) * height / (2 * num_frames), rng.uniform(0.5, 1) * width / (2 * num_frames)
+    vy, vx = rng.uniform(-0.3, 0.3) * height / (2 * num_frames), rng.uniform(0.5, 1) * width / (2 * num_frames)
     yy, xx = np.mgrid[:height, :width]
     frames = np.empty((num_frames, height, width, 3), np.uint8)
     for t in range(num_frames):
