@@ -23,6 +23,10 @@ def atomic_path(path: str | Path, is_dir: bool = False):
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         tmp = Path(name)
+    # mkstemp/mkdtemp create owner-only entries; give the result the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if is_dir else 0o666) & ~umask)
     try:
         yield tmp
     except BaseException:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from nsp.generation.flow import inference_sigmas, timestep_shift
+from nsp.generation.ltx import video_to_frames
 from nsp.model import NSPModel
 from nsp.video.io import Clip, read_video
 
@@ -94,5 +95,4 @@ class NSPPipeline:
         # 4. Decode to frames.
         video_out = gen.decode(latents, grid, cfg.sampling.decode_timestep, cfg.sampling.decode_noise_scale,
                                generator)
-        frames = ((video_out.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        return NSPPipelineOutput(frames.permute(0, 2, 3, 4, 1).cpu().numpy(), fps)
+        return NSPPipelineOutput(video_to_frames(video_out), fps)

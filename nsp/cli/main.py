@@ -53,6 +53,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.set_defaults(module="nsp.cli.predict")
 
+    p = sub.add_parser("data", help="datasets: synthetic world, pairs from real videos, inspection, latent cache",
+                       description="Make and look at NSP datasets (webdataset shards of (preceding, next) pairs).")
+    dsub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+    d = dsub.add_parser("synth", help="the embedded synthetic world as train/val/test shards",
+                        description="Write the synthetic world (five causal rule families, with an oracle) as "
+                                    "train/val/test shards. Deterministic by seed; splits are disjoint.")
+    d.add_argument("--out", required=True, help="dataset directory to write")
+    d.add_argument("--train", type=int, default=2000, help="training pairs (default 2000)")
+    d.add_argument("--val", type=int, default=200, help="validation pairs (default 200)")
+    d.add_argument("--test", type=int, default=200, help="test pairs (default 200)")
+    d.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    d.add_argument("--frames", type=int, default=9, help="frames per clip, 8k+1 (default 9)")
+    d.add_argument("--size", type=int, default=64, help="square side in pixels, a multiple of 32 (default 64)")
+    d.add_argument("--fps", type=float, default=8.0, help="frame rate (default 8)")
+    d.add_argument("--workers", type=int, default=None, help="processes (default: up to 4)")
+    d.add_argument("--force", action="store_true", help="replace --out if it holds something else")
+    d.set_defaults(module="nsp.cli.data")
+    d = dsub.add_parser("build", help="NSP pairs from real videos (scene cuts -> consecutive scene pairs)",
+                        description="Detect scene cuts (PySceneDetect), pair consecutive scenes as (preceding, "
+                                    "next), resample to --frames at --fps, crop/resize to a size bucket, filter, and "
+                                    "write shards. Re-running skips finished videos.")
+    d.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR", help="video files or directories (searched recursively)")
+    d.add_argument("--out", required=True, help="dataset directory (created or resumed)")
+    d.add_argument("--captions", help="JSON or JSONL file: video file name (or name#scene) -> caption")
+    d.add_argument("--captioner", help="local VLM snapshot directory used to caption scenes without captions")
+    d.add_argument("--frames", type=int, default=9, help="frames per clip, 8k+1 (default 9)")
+    d.add_argument("--size", default="64x64", help="size bucket(s) HxW, comma-separated; each video takes the bucket "
+                                                   "closest to its aspect ratio (default 64x64)")
+    d.add_argument("--fps", type=float, default=8.0, help="frame rate of the clips (default 8)")
+    d.add_argument("--val-fraction", type=float, default=0.05, help="share of videos held out as val (default 0.05)")
+    d.add_argument("--min-motion", type=float, default=0.002, help="share of pixels changing between frames "
+                                                                   "below which a scene is static (default 0.002)")
+    d.add_argument("--max-similarity", type=float, default=0.97, help="scenes more similar than this are "
+                                                                      "near-duplicates (default 0.97)")
+    d.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    d.set_defaults(module="nsp.cli.data")
+    d = dsub.add_parser("inspect", help="counts and a contact sheet of a few pairs",
+                        description="Count pairs per split and write a contact sheet PNG (context | next).")
+    d.add_argument("data", help="dataset directory")
+    d.add_argument("--out", help="contact sheet PNG (default DATA/contact_sheet.png)")
+    d.add_argument("--count", type=int, default=8, help="pairs on the sheet (default 8)")
+    d.add_argument("--split", help="split to show (default: the first present)")
+    d.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    d.set_defaults(module="nsp.cli.data")
+    d = dsub.add_parser("cache", help="precompute VAE latents and VLM video inputs for training",
+                        description="Encode every pair once with the checkpoint's VAE (latents of the next clip, "
+                                    "the context clip and its first frame) and preprocess the context for the VLM, "
+                                    "so training skips decoding and encoding.")
+    d.add_argument("--data", required=True, help="dataset directory")
+    d.add_argument("--checkpoint", required=True, help="checkpoint whose VAE and VLM input format to use")
+    d.add_argument("--out", required=True, help="cache directory to write")
+    d.add_argument("--split", action="append", help="split(s) to cache (default: all present)")
+    d.add_argument("--batch-size", type=int, default=8, help="clips per VAE batch (default 8)")
+    d.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    d.set_defaults(module="nsp.cli.data")
+
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs)",
                        description="Compose the tiny model and predict the next scene of a generated sample clip. "
                                    "Until training lands the model is UNTRAINED: the prediction is noise.")

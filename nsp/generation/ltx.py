@@ -75,13 +75,17 @@ class LTXGenerator(nn.Module):
         return LTXPipeline._unpack_latents(tokens, *grid, c.patch_size, c.patch_size_t)
 
     @torch.no_grad()
+    def encode_latents(self, video: torch.Tensor, generator: torch.Generator | None = None,
+                       sample: bool = True) -> torch.Tensor:
+        """(B, 3, F, H, W) in [-1, 1] -> normalised latents (B, C, f, h, w); `sample=False` takes the mode."""
+        dist = self.vae.encode(video.to(self.vae.dtype)).latent_dist
+        latents = (dist.sample(generator) if sample else dist.mode()).float()
+        return LTXPipeline._normalize_latents(latents, self.vae.latents_mean, self.vae.latents_std,
+                                              self.vae.config.scaling_factor)
+
     def encode(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(B, 3, F, H, W) in [-1, 1] -> packed, normalised latent tokens (B, S, C) for the DiT."""
-        dist = self.vae.encode(video.to(self.vae.dtype)).latent_dist
-        latents = dist.sample(generator).float()
-        latents = LTXPipeline._normalize_latents(latents, self.vae.latents_mean, self.vae.latents_std,
-                                                 self.vae.config.scaling_factor)
-        return self.pack(latents)
+        return self.pack(self.encode_latents(video, generator))
 
     @torch.no_grad()
     def decode(self, tokens: torch.Tensor, grid: tuple[int, int, int], decode_timestep: float = 0.05,
@@ -109,6 +113,18 @@ class LTXGenerator(nn.Module):
                                rope_interpolation_scale=(self.temporal_ratio / fps, self.spatial_ratio,
                                                          self.spatial_ratio), return_dict=False)[0]
         return out.float()
+
+
+def frames_to_video(frames) -> torch.Tensor:
+    """(B, T, H, W, 3) uint8 frames -> (B, 3, T, H, W) float in [-1, 1], the VAE's input."""
+    frames = torch.as_tensor(frames)
+    return frames.permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+
+
+def video_to_frames(video: torch.Tensor):
+    """(B, 3, T, H, W) in [-1, 1] -> (B, T, H, W, 3) uint8 numpy frames."""
+    frames = ((video.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return frames.permute(0, 2, 3, 4, 1).cpu().numpy()
 
 
 def build_generator(cfg: GeneratorConfig, sources: dict[str, tuple[str, str | None]] | None = None) -> LTXGenerator:

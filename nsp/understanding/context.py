@@ -50,6 +50,34 @@ class ContextCache:
     query_position_ids: torch.Tensor  # (3, B, num_queries)
 
 
+def chat_ids(tokenizer, family: str, text: str, video: VideoInput | None) -> list[int]:
+    """A user turn ([clip] + text) and the assistant generation prompt, tokenised as the family's processor would."""
+    content = ([{"type": "video"}] if video is not None else []) + [{"type": "text", "text": text}]
+    template = tokenizer.chat_template or CHAT_TEMPLATE  # some snapshots keep it in the processor only
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": content}], chat_template=template,
+                                         tokenize=False, add_generation_prompt=True)
+    if video is not None:
+        chat = chat.replace("<|video_pad|>", video_placeholder(family, video), 1)
+    return tokenizer(chat, add_special_tokens=False)["input_ids"]
+
+
+def video_placeholder(family: str, video: VideoInput) -> str:
+    """The video's tokens as each family's processor writes them."""
+    if family == "qwen3_vl":  # per temporal step: "<t seconds>" + its own vision block
+        per_step = video.num_tokens // int(video.video_grid_thw[0])
+        return "".join(f"<{t:.1f} seconds><|vision_start|>{'<|video_pad|>' * per_step}<|vision_end|>"
+                       for t in video.timestamps)
+    return "<|video_pad|>" * video.num_tokens
+
+
+def token_types(ids: torch.Tensor, config) -> torch.Tensor:
+    """mm_token_type_ids: 0 text, 1 image, 2 video (transformers needs them for 3-D M-RoPE positions)."""
+    types = torch.zeros_like(ids)
+    types[ids == config.video_token_id] = VIDEO
+    types[ids == config.image_token_id] = IMAGE
+    return types
+
+
 class ContextEncoder(nn.Module):
     """Frozen VLM + N learnable query embeddings -> (B, N, vlm_hidden) query hidden states."""
 
@@ -83,10 +111,7 @@ class ContextEncoder(nn.Module):
         for i, row in enumerate(rows):
             ids[i, length - len(row):] = torch.tensor(row)
             mask[i, length - len(row):] = 1
-        types = torch.zeros_like(ids)
-        types[ids == self.vlm.config.video_token_id] = VIDEO
-        types[ids == self.vlm.config.image_token_id] = IMAGE
-        types[mask == 0] = TEXT
+        types = token_types(ids, self.vlm.config)
         clips = [v for v in videos if v is not None]
         pixels = torch.cat([v.pixel_values_videos for v in clips]) if clips else None
         grid = torch.stack([v.video_grid_thw for v in clips]) if clips else None
@@ -95,14 +120,7 @@ class ContextEncoder(nn.Module):
         return ContextBatch(ids, mask, types, positions, pixels, grid)
 
     def _tokenize(self, prompt: str, text: str | None, video: VideoInput | None) -> list[int]:
-        body = " ".join(s for s in (prompt, text) if s)
-        content = ([{"type": "video"}] if video is not None else []) + [{"type": "text", "text": body}]
-        template = self.tokenizer.chat_template or CHAT_TEMPLATE  # some snapshots keep it in the processor only
-        chat = self.tokenizer.apply_chat_template([{"role": "user", "content": content}], chat_template=template,
-                                                  tokenize=False, add_generation_prompt=True)
-        if video is not None:
-            chat = chat.replace("<|video_pad|>", self._video_placeholder(video), 1)
-        ids = self.tokenizer(chat, add_special_tokens=False)["input_ids"]
+        ids = chat_ids(self.tokenizer, self.cfg.family, " ".join(s for s in (prompt, text) if s), video)
         over = len(ids) + self.num_queries - self.cfg.max_tokens
         if over > 0 and text:
             # Too long: shorten the free text (never the clip or the template) and tokenise again.
@@ -114,14 +132,6 @@ class ContextEncoder(nn.Module):
             raise NSPError(f"context of {len(ids)} tokens + {self.num_queries} queries exceeds vlm.max_tokens="
                            f"{self.cfg.max_tokens} (lower vlm.video.max_tokens_per_frame or raise vlm.max_tokens)")
         return ids
-
-    def _video_placeholder(self, video: VideoInput) -> str:
-        """The video's tokens as each family's processor writes them."""
-        if self.cfg.family == "qwen3_vl":  # per temporal step: "<t seconds>" + its own vision block
-            per_step = video.num_tokens // int(video.video_grid_thw[0])
-            return "".join(f"<{t:.1f} seconds><|vision_start|>{'<|video_pad|>' * per_step}<|vision_end|>"
-                           for t in video.timestamps)
-        return "<|video_pad|>" * video.num_tokens
 
     def _positions(self, ids, mask, types, grid, seconds) -> torch.Tensor:
         """M-RoPE positions for context + queries; the queries are text tokens after the context."""

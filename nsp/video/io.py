@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,14 +39,25 @@ def read_video(path: str | Path) -> Clip:
         raise NSPError(f"{path}: is a directory, expected a video file")
     if path.stat().st_size == 0:
         raise NSPError(f"{path}: empty file (0 bytes)")
+    return _decode(str(path), str(path))
+
+
+def decode_video_bytes(data: bytes, name: str) -> Clip:
+    """Decode an in-memory video file (a shard member); `name` is used in error messages."""
+    if not data:
+        raise NSPError(f"{name}: empty video data")
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(source, name: str) -> Clip:
     try:
-        container = av.open(str(path))
+        container = av.open(source)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
-        raise NSPError(f"{path}: not a readable video ({_short(err)})") from None
+        raise NSPError(f"{name}: not a readable video ({_short(err)})") from None
     with container:
         if not container.streams.video:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
-            raise NSPError(f"{path}: has no video stream (streams: {kinds})")
+            raise NSPError(f"{name}: has no video stream (streams: {kinds})")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -56,35 +68,50 @@ def read_video(path: str | Path) -> Clip:
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24"))
         except (av.error.FFmpegError, ValueError) as err:
-            raise NSPError(f"{path}: corrupt or truncated video data after frame {len(frames)} ({_short(err)})") from None
+            raise NSPError(f"{name}: corrupt or truncated video data after frame {len(frames)} ({_short(err)})") from None
     if not frames:
-        raise NSPError(f"{path}: no decodable video frames (truncated or corrupt)")
+        raise NSPError(f"{name}: no decodable video frames (truncated or corrupt)")
     if expected and len(frames) < 0.9 * expected:
-        raise NSPError(f"{path}: truncated video: decoded {len(frames)} of {expected} frames")
+        raise NSPError(f"{name}: truncated video: decoded {len(frames)} of {expected} frames")
     if fps <= 0:
         fps = 25.0  # containers without timing (raw streams): the FFmpeg default
     return Clip(np.stack(frames), fps)
 
 
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+
+
 def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18) -> Path:
     """Write (T, H, W, 3) uint8 frames as H.264 (yuv420p, even sides), atomically."""
     path = Path(path)
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        raise NSPError(f"{path}: unsupported output extension (use {', '.join(CONTAINERS)})")
+    with atomic_path(path) as tmp:
+        _encode(str(tmp), fmt, frames, fps, crf)
+    return path
+
+
+def encode_video(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
+    """(T, H, W, 3) uint8 -> the bytes of an H.264 mp4 (for shards)."""
+    buffer = io.BytesIO()
+    _encode(buffer, "mp4", frames, fps, crf)
+    return buffer.getvalue()
+
+
+def _encode(target, fmt: str, frames: np.ndarray, fps: float, crf: int) -> None:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"write_video expects (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+        raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
     h, w = frames.shape[1] - frames.shape[1] % 2, frames.shape[2] - frames.shape[2] % 2
-    fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}.get(path.suffix.lower())
-    if fmt is None:
-        raise NSPError(f"{path}: unsupported output extension (use .mp4, .mov, .mkv or .avi)")
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format=fmt) as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"crf": str(crf)}
-            for image in frames[:, :h, :w]:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
-            container.mux(stream.encode())
-    return path
+    with av.open(target, mode="w", format=fmt) as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        # One thread: the same frames always give the same bytes.
+        stream.options = {"crf": str(crf), "threads": "1"}
+        for image in frames[:, :h, :w]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+        container.mux(stream.encode())
 
 
 def _short(err: Exception) -> str:
