@@ -257,6 +257,9 @@ def build_dataset(inputs: list[str], out: Path, opt: BuildOptions, progress: boo
     from tqdm.auto import tqdm
 
     videos = find_videos(inputs)
+    missing = [v for v in videos if not v.exists()]
+    if missing:
+        raise NSPError(f"{missing[0]}: no such file or directory")
     if not videos:
         raise NSPError(f"no input videos found in {' '.join(inputs)}")
     if opt.captioner and not Path(opt.captioner).is_dir():

@@ -42,7 +42,7 @@ def encode_sample(args: tuple) -> dict:
     nxt = render_clip(scene, 1, frames, size)
     meta = {"source": "synthetic", "fps": fps, "frames": frames, "size": [size, size], "family": scene.family,
             "captions": captions(scene), "scene": scene.to_json()}
-    return sample_members(key, encode_video(context, fps, crf=12), encode_video(nxt, fps, crf=12), meta)
+    return sample_members(key, encode_video(context, fps, lossless=True), encode_video(nxt, fps, lossless=True), meta)
 
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,

@@ -92,23 +92,26 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18)
     return path
 
 
-def encode_video(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
-    """(T, H, W, 3) uint8 -> the bytes of an H.264 mp4 (for shards)."""
+def encode_video(frames: np.ndarray, fps: float, crf: int = 18, lossless: bool = False) -> bytes:
+    """(T, H, W, 3) uint8 -> the bytes of an H.264 mp4 (for shards).
+
+    `lossless`: RGB H.264 at crf 0, which decodes to exactly the input frames (no chroma subsampling, no drift; and
+    x264 is not bit-reproducible here even single-threaded, so exactness is what makes stored data deterministic)."""
     buffer = io.BytesIO()
-    _encode(buffer, "mp4", frames, fps, crf)
+    _encode(buffer, "mp4", frames, fps, crf, lossless)
     return buffer.getvalue()
 
 
-def _encode(target, fmt: str, frames: np.ndarray, fps: float, crf: int) -> None:
+def _encode(target, fmt: str, frames: np.ndarray, fps: float, crf: int, lossless: bool = False) -> None:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
     h, w = frames.shape[1] - frames.shape[1] % 2, frames.shape[2] - frames.shape[2] % 2
     with av.open(target, mode="w", format=fmt) as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        # One thread: the same frames always give the same bytes.
-        stream.options = {"crf": str(crf), "threads": "1"}
+        codec, pix_fmt = ("libx264rgb", "rgb24") if lossless else ("libx264", "yuv420p")
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        stream.options = {"crf": "0" if lossless else str(crf)}
         for image in frames[:, :h, :w]:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
         container.mux(stream.encode())
