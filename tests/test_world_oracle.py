@@ -3,10 +3,8 @@ real next scenes pass, mismatched ones fail, and that holds under the blur, nois
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
-from nsp.data.oracle import judge, read_balls
+from nsp.data.oracle import judge, read_balls, vae_like_degradation
 from nsp.data.world import FAMILIES, Scene, captions, render_clip, sample_scene, scene_key, state_at
 
 
@@ -14,17 +12,6 @@ from nsp.data.world import FAMILIES, Scene, captions, render_clip, sample_scene,
 def scenes():
     rng = np.random.default_rng(11)
     return [sample_scene(rng, FAMILIES[i % len(FAMILIES)]) for i in range(150)]
-
-
-def degrade(clip: np.ndarray, rng: np.random.Generator, sigma: float = 1.2, noise: float = 12.0) -> np.ndarray:
-    """What a small VAE does to a clip: blur, pixel noise, and a global colour drift."""
-    x = torch.from_numpy(clip).float().permute(0, 3, 1, 2)
-    k = torch.exp(-torch.arange(-3, 4).float() ** 2 / (2 * sigma**2))
-    k = (k[:, None] * k[None, :] / k.sum() ** 2)[None, None]
-    x = F.conv2d(F.pad(x.reshape(-1, 1, *x.shape[2:]), (3, 3, 3, 3), mode="replicate"), k)
-    x = x.reshape(clip.shape[0], 3, *clip.shape[1:3]).permute(0, 2, 3, 1).numpy()
-    x = x + rng.normal(0, noise, x.shape) + rng.normal(0, 10, (1, 1, 1, 3))
-    return np.clip(x, 0, 255).astype(np.uint8)
 
 
 def test_every_family_is_drawn_and_its_event_happens_in_the_next_clip(scenes):
@@ -43,7 +30,7 @@ def test_real_next_scenes_pass(scenes):
 
 def test_real_next_scenes_pass_under_vae_like_degradation(scenes):
     rng = np.random.default_rng(0)
-    results = [judge(s, degrade(render_clip(s, 1, 9, 64), rng)) for s in scenes]
+    results = [judge(s, vae_like_degradation(render_clip(s, 1, 9, 64), rng)) for s in scenes]
     assert np.mean([r.passed for r in results]) >= 0.95
 
 

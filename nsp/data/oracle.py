@@ -89,3 +89,16 @@ def judge(scene: Scene, frames: np.ndarray, clip: int = 1) -> Judgement:
             frame_ok &= ok
         passed.append(frame_ok)
     return Judgement(float(np.mean(scores)), float(np.mean(passed)) >= PASS_FRAMES, passed, seen)
+
+
+def vae_like_degradation(clip: np.ndarray, rng: np.random.Generator, sigma: float = 1.2, noise: float = 12.0,
+                         drift: float = 10.0) -> np.ndarray:
+    """What a small VAE does to a clip, for validating the oracle: Gaussian blur, pixel noise, a global colour drift."""
+    radius = 3
+    k = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma**2))
+    k /= k.sum()
+    x = np.pad(clip.astype(np.float32), ((0, 0), (radius, radius), (radius, radius), (0, 0)), mode="edge")
+    x = sum(w * x[:, i:i + clip.shape[1], :, :] for i, w in enumerate(k))
+    x = sum(w * x[:, :, i:i + clip.shape[2], :] for i, w in enumerate(k))
+    x = x + rng.normal(0, noise, x.shape) + rng.normal(0, drift, (1, 1, 1, 3))
+    return np.clip(x, 0, 255).astype(np.uint8)
