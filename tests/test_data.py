@@ -243,3 +243,15 @@ def test_captioner_runs_a_local_vlm(hf_snapshots, clip):
 
     text = Captioner(str(hf_snapshots[0]), max_new_tokens=5)(clip.frames, clip.fps)
     assert isinstance(text, str)
+
+
+def test_motion_and_similarity_filters():
+    from nsp.data.build import motion, similarity
+
+    rng = np.random.default_rng(0)
+    still = np.repeat(rng.integers(0, 255, (1, 32, 32, 3), dtype=np.uint8), 5, axis=0)
+    noisy_still = np.clip(still.astype(int) + rng.integers(-3, 4, still.shape), 0, 255).astype(np.uint8)
+    moving = np.stack([np.roll(still[0], 4 * t, axis=1) for t in range(5)])
+    assert motion(still) == 0.0 and motion(noisy_still) < 0.002 < motion(moving)
+    assert similarity(still[0], noisy_still[0]) > 0.97  # a "cut" between these is a near-duplicate
+    assert similarity(still[0], 255 - still[0]) < 0.7
