@@ -12,7 +12,7 @@ class OutputScale(nn.Module):
         super().__init__()
         self.norm = nn.RMSNorm(dim, eps=eps)
         nn.init.constant_(self.norm.weight, norm_init)
-        self.scale = nn.Parameter(torch.tensor(float(scale_init)))
+        self.scale = nn.Parameter(torch.full((1,), float(scale_init)))  # 1-d: DeepSpeed cannot broadcast 0-d params
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x) * self.scale

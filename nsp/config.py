@@ -59,6 +59,7 @@ class ConnectorConfig(_Strict):
 class GeneratorConfig(_Strict):
     path: str | None = None  # local LTX-Video snapshot in diffusers layout; None builds `arch` with random weights
     arch: str = "tiny"  # see nsp/generation/ltx.py
+    vae_path: str | None = None  # a trained VAE (save_pretrained dir) replacing path's/arch's; "nsp:tiny_vae" is the shipped one
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     num_frames: int = 9
     height: int = 64

@@ -31,10 +31,12 @@ from nsp.video.qwen_input import prepare_video
 
 CONFIG_FILE = "nsp_config.json"
 WEIGHTS_FILE = "nsp_weights.safetensors"
+LORA_FILE = "transformer_lora.safetensors"
 FORMAT_VERSION = 1
 
 # What each stage trains. The VLM and the VAE are always frozen.
 STAGE_TRAINABLE: dict[str, tuple[str, ...]] = {
+    "vae": ("vae",),  # tiny models only: the VAE's reconstruction pre-step (real VAEs are loaded and frozen)
     "t2v_images": ("queries", "connector"),  # curriculum phase 1: images, DiT frozen
     "t2v": ("queries", "connector", "transformer"),
     "sft": ("queries", "connector", "transformer"),
@@ -57,6 +59,15 @@ class NSPModel(nn.Module):
         # Where each frozen base component came from (None: random init, so it must be embedded when saved).
         self.sources = sources
         self.trained: set[str] = set()  # large components changed by training, embedded when saved
+        self.lora: dict | None = None  # {"rank", "alpha"} once a LoRA is attached to the DiT
+
+    def add_dit_lora(self, rank: int, alpha: float | None = None) -> None:
+        """Attach a LoRA to the DiT's attention projections (peft); training then changes only the LoRA."""
+        from peft import LoraConfig
+
+        self.lora = {"rank": rank, "alpha": alpha or rank}
+        self.generator.transformer.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, init_lora_weights="gaussian",
+                                                          target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
 
     # ---- composition --------------------------------------------------------------------------------------------
     @classmethod
@@ -84,12 +95,24 @@ class NSPModel(nn.Module):
     def null(self, batch_size: int) -> torch.Tensor:
         return self.null_condition.unsqueeze(0).expand(batch_size, -1, -1)
 
+    def forward(self, context: ContextBatch, latents: torch.Tensor, grid: tuple[int, int, int], fps: float,
+                drop: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The training loss: context -> condition (the null condition where `drop`) -> flow matching on `latents`.
+
+        Everything a training step touches runs inside this forward, so DeepSpeed's hooks (ZeRO-3) see it."""
+        condition = self.condition(context)
+        if drop is not None:  # always through torch.where: every rank must give the null condition a gradient
+            null = self.null(len(condition)).to(condition.dtype)
+            condition = torch.where(drop.to(condition.device)[:, None, None], null, condition)
+        return self.flow_matching_loss(condition, latents, fps, grid, generator)
+
     def flow_matching_loss(self, condition: torch.Tensor, latents: torch.Tensor, fps: float,
                            grid: tuple[int, int, int], generator: torch.Generator | None = None) -> torch.Tensor:
         """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition."""
-        sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator,
-                                   latents.device)
-        noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+        # Random draws come from `generator` on its own device (the CPU), so runs replay exactly on any device.
+        sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator)
+        noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype)
+        sigma, noise = sigma.to(latents.device), noise.to(latents.device)
         noisy = flow.add_noise(latents, noise, sigma)
         velocity = self.generator.velocity(noisy, sigma, condition, grid, fps)
         return flow.flow_matching_loss(velocity, latents, noise)
@@ -99,10 +122,13 @@ class NSPModel(nn.Module):
         connector = list(self.connector.parameters())
         if self.config.connector.null_condition == "learned":
             connector.append(self.null_condition)
+        dit = self.generator.transformer
+        # With a LoRA on the DiT, "transformer" means the LoRA weights; the base DiT stays frozen.
+        transformer = [p for n, p in dit.named_parameters() if "lora_" in n] if self.lora else list(dit.parameters())
         return {
             "queries": [self.context_encoder.queries],
             "connector": connector,
-            "transformer": list(self.generator.transformer.parameters()),
+            "transformer": transformer,
             "vlm": list(self.context_encoder.vlm.parameters()),
             "vae": list(self.generator.vae.parameters()),
         }
@@ -115,15 +141,17 @@ class NSPModel(nn.Module):
         unknown = set(names) - set(groups)
         if unknown:
             raise NSPError(f"trainable groups {sorted(unknown)}: unknown (choose from {', '.join(groups)})")
-        if {"vlm", "vae"} & set(names):
-            raise NSPError("the VLM and the VAE stay frozen in every stage")
+        if "vlm" in names or ("vae" in names and set(names) != {"vae"}):
+            raise NSPError("the VLM is always frozen; the VAE is trained only on its own (the tiny VAE's stage)")
         for name, params in groups.items():
             for p in params:
                 p.requires_grad_(name in names)
         if self.config.connector.null_condition == "zero":
             self.null_condition.requires_grad_(False)
         if "transformer" in names:
-            self.trained.add("transformer")
+            self.trained.add("transformer_lora" if self.lora else "transformer")
+        if "vae" in names:
+            self.trained.add("vae")
         return list(names)
 
     def parameter_report(self) -> dict:
@@ -163,6 +191,12 @@ class NSPModel(nn.Module):
                 components[name] = {"class": type(module).__name__,
                                     "path": name if embed else str(Path(base).resolve()),
                                     "subfolder": None if embed else name}
+            if self.lora:
+                from peft.utils import get_peft_model_state_dict
+
+                lora = get_peft_model_state_dict(self.generator.transformer)
+                save_file({k: v.detach().float().cpu().contiguous() for k, v in lora.items()}, str(tmp / LORA_FILE))
+                components["transformer_lora"] = {"path": LORA_FILE, **self.lora}
             save_file(self.trainable_state_dict(), str(tmp / WEIGHTS_FILE))
             components["trainable"] = {"path": WEIGHTS_FILE}
             meta = {"format": "nsp", "format_version": FORMAT_VERSION, "model": self.config.model_dump(mode="json"),
@@ -190,6 +224,12 @@ class NSPModel(nn.Module):
         model.config.vlm.path = model.sources["vlm"]
         model.trained = set(meta.get("trained", []))
         model.load_trainable(path / comps["trainable"]["path"])
+        if "transformer_lora" in comps:
+            from peft.utils import set_peft_model_state_dict
+
+            lora = comps["transformer_lora"]
+            model.add_dit_lora(lora["rank"], lora["alpha"])
+            set_peft_model_state_dict(model.generator.transformer, load_file(str(path / lora["path"])))
         return model
 
     def load_trainable(self, file: Path) -> None:

@@ -71,6 +71,17 @@ class NSPPipeline:
         clip = read_video(video) if isinstance(video, (str, Path)) else video
         batch = model.prepare_context([text], [clip]).to(self.device)
         condition = model.condition(batch).repeat(num_videos, 1, 1)
+        return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
+                             guidance_scale=guidance, generator=generator, progress=progress)
+
+    @torch.no_grad()
+    def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,
+                 num_inference_steps: int, guidance_scale: float, generator: torch.Generator,
+                 progress: bool = False) -> NSPPipelineOutput:
+        """Steps 2-4 from a ready condition (B, N, C): one video per row."""
+        model, gen, cfg = self.model, self.model.generator, self.model.config
+        steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
+        num_videos = condition.shape[0]
         cfg_on = guidance > 1.0
         if cfg_on:  # unconditional rows first, as LTXPipeline orders them
             condition = torch.cat([model.null(num_videos).to(condition.dtype), condition])

@@ -74,6 +74,13 @@ def test_loader_shuffles_deterministically_and_splits_across_ranks(synth_dir):
     assert len(repeated) == 25 and set(repeated) == {p.key for p in PairStream(synth_dir, "val")}
 
 
+def test_skip_resumes_the_stream_where_it_stopped(synth_dir):
+    full = [p.key for p in islice(PairStream(synth_dir, "train", seed=4, repeat=True, shuffle_buffer=8), 60)]
+    resumed = PairStream(synth_dir, "train", seed=4, repeat=True, shuffle_buffer=8, skip=45)
+    assert [p.key for p in islice(resumed, 15)] == full[45:]
+    assert resumed.position == 60 and resumed.stats["decoded"] == 15  # skipped samples were never decoded
+
+
 def test_loader_splits_across_dataloader_workers(synth_dir):
     loader = torch.utils.data.DataLoader(PairStream(synth_dir, "train", shuffle=False), batch_size=None,
                                          num_workers=2, collate_fn=lambda x: x)

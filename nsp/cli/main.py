@@ -109,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     d.set_defaults(module="nsp.cli.data")
 
+    p = sub.add_parser("train", help="train a stage: vae (tiny only), t2v, sft, rl",
+                       description="Train one stage on DeepSpeed. Alone: `nsp train sft --config ...`; several "
+                                   "processes: `torchrun --nproc_per_node N -m nsp.cli.main train ...` or "
+                                   "`deepspeed --num_gpus N -m nsp.cli.main train ...` (see README).")
+    p.add_argument("stage", choices=["vae", "t2v", "sft", "rl"], help="which stage")
+    p.add_argument("--config", required=True, help="stage config YAML (examples: stages/configs/*.yaml)")
+    p.add_argument("--data", help="dataset directory (sets data.path)")
+    p.add_argument("--out", help="run directory (sets run.out)")
+    p.add_argument("--init", help="checkpoint to start from (sets model.init)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (the run can be resumed later)")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (e.g. optim.lr=3e-4)")
+    p.set_defaults(module="nsp.cli.train")
+
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs)",
                        description="Compose the tiny model and predict the next scene of a generated sample clip. "
                                    "Until training lands the model is UNTRAINED: the prediction is noise.")
@@ -119,7 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides may follow options (argparse only takes trailing positionals before them).
+    if extra and hasattr(args, "overrides") and all("=" in x and not x.startswith("-") for x in extra):
+        args.overrides = list(args.overrides) + extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     import os
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars say what is happening

@@ -18,16 +18,20 @@ def count_split(root: Path, split: str) -> dict:
 
 def contact_sheet(pairs, frames_per_clip: int = 5, gap: int = 4) -> np.ndarray:
     """One row per pair: evenly spaced context frames, a gap, evenly spaced next frames."""
-    rows = []
-    for pair in pairs:
+    return sheet([[c.frames for c in (p.context, p.next) if c is not None] for p in pairs], frames_per_clip, gap)
+
+
+def sheet(rows: list[list[np.ndarray]], frames_per_clip: int = 5, gap: int = 4) -> np.ndarray:
+    """A grid image: one row per list of clips (T, H, W, 3), each clip shown as evenly spaced frames."""
+    out = []
+    for clips in rows:
         parts = []
-        for clip in (pair.context, pair.next):
-            if clip is None:
-                continue
-            idx = np.linspace(0, clip.num_frames - 1, frames_per_clip).round().astype(int)
-            parts.append(np.concatenate(list(clip.frames[idx]), axis=1))
-            parts.append(np.full((clip.frames.shape[1], gap, 3), 255, np.uint8))
-        rows.append(np.concatenate(parts[:-1], axis=1))
+        for frames in clips:
+            idx = np.linspace(0, len(frames) - 1, min(frames_per_clip, len(frames))).round().astype(int)
+            parts.append(np.concatenate(list(frames[idx]), axis=1))
+            parts.append(np.full((frames.shape[1], gap, 3), 255, np.uint8))
+        out.append(np.concatenate(parts[:-1], axis=1))
+    rows = out
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, axis=0)

@@ -71,12 +71,14 @@ class ShardStream(IterableDataset):
 
     def __init__(self, root: str | Path, split: str = "train", *, seed: int = 0, shuffle: bool = True,
                  shuffle_buffer: int = 256, repeat: bool = False, rank: int | None = None,
-                 world_size: int | None = None, epoch: int = 0):
+                 world_size: int | None = None, epoch: int = 0, skip: int = 0):
         self.root, self.split, self.seed = Path(root), split, seed
         self.shuffle, self.shuffle_buffer, self.repeat = shuffle, shuffle_buffer, repeat
         self.rank, self.world_size, self.epoch = rank, world_size, epoch
         self.shards = split_shards(self.root, split)
         self.stats = {"decoded": 0, "corrupt": 0}
+        self.skip = skip  # samples of this consumer's stream to pass over undecoded (the data position on resume)
+        self.position = 0  # samples of this consumer's stream seen so far, over all epochs
 
     def decode(self, sample: dict[str, bytes], shard: str):
         raise NotImplementedError
@@ -112,28 +114,40 @@ class ShardStream(IterableDataset):
         # Enough shards: each consumer reads its own. Too few: all read all and keep every consumers-th sample.
         by_shard = len(shards) >= consumers
         mine = shards[me::consumers] if by_shard else shards
-        buffer: list = []
-        index = 0
-        for shard in mine:
-            for sample in read_tar(shard):
-                index += 1
-                if not by_shard and (index - 1) % consumers != me:
-                    continue
-                try:
-                    pair = self.decode(sample, shard.name)
-                except (NSPError, ValueError, KeyError) as err:
-                    self.stats["corrupt"] += 1
-                    log.warning("skipping corrupt sample: %s", err)
-                    continue
-                self.stats["decoded"] += 1
+
+        def raw():
+            index = 0
+            for shard in mine:
+                for sample in read_tar(shard):
+                    index += 1
+                    if by_shard or (index - 1) % consumers == me:
+                        yield shard.name, sample
+
+        def shuffled():
+            # The buffer holds undecoded samples: cheap, and skipping (resuming) costs no decoding.
+            buffer: list = []
+            for item in raw():
                 if not self.shuffle:
-                    yield pair
+                    yield item
                     continue
-                buffer.append(pair)
+                buffer.append(item)
                 if len(buffer) >= self.shuffle_buffer:
                     yield buffer.pop(rng.randrange(len(buffer)))
-        rng.shuffle(buffer)
-        yield from buffer
+            rng.shuffle(buffer)
+            yield from buffer
+
+        for shard, sample in shuffled():
+            self.position += 1
+            if self.position <= self.skip:
+                continue
+            try:
+                item = self.decode(sample, shard)
+            except (NSPError, ValueError, KeyError) as err:
+                self.stats["corrupt"] += 1
+                log.warning("skipping corrupt sample: %s", err)
+                continue
+            self.stats["decoded"] += 1
+            yield item
 
 
 class PairStream(ShardStream):

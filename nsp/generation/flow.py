@@ -16,11 +16,11 @@ def timestep_shift(seq_len: int, scheduler_config) -> float:
                            c.get("base_shift", 0.5), c.get("max_shift", 1.15))
 
 
-def sample_sigmas(batch: int, seq_len: int, scheduler_config, generator: torch.Generator | None = None,
-                  device=None) -> torch.Tensor:
-    """Shifted logit-normal: sigmoid(N(mu, 1)) with mu from the token count."""
+def sample_sigmas(batch: int, seq_len: int, scheduler_config, generator: torch.Generator | None = None
+                  ) -> torch.Tensor:
+    """Shifted logit-normal: sigmoid(N(mu, 1)) with mu from the token count (drawn on the generator's device)."""
     mu = timestep_shift(seq_len, scheduler_config)
-    normal = torch.randn(batch, generator=generator, device=device)
+    normal = torch.randn(batch, generator=generator)
     return torch.sigmoid(normal + mu)
 
 

@@ -28,7 +28,8 @@ GENERATOR_ARCHS: dict[str, dict] = {
         "transformer": {"in_channels": 16, "out_channels": 16, "patch_size": 1, "patch_size_t": 1,
                         "num_attention_heads": 4, "attention_head_dim": 32, "cross_attention_dim": 128,
                         "num_layers": 4, "caption_channels": 64},
-        "vae": {"latent_channels": 16, "block_out_channels": (32, 64), "decoder_block_out_channels": (32, 64),
+        # 0.66 M parameters: small enough to train on a CPU in minutes and to ship (nsp/assets/tiny_vae).
+        "vae": {"latent_channels": 16, "block_out_channels": (16, 32), "decoder_block_out_channels": (16, 32),
                 "down_block_types": ("LTXVideoDownBlock3D", "LTXVideoDownBlock3D"), "layers_per_block": (1, 1, 1),
                 "decoder_layers_per_block": (1, 1, 1), "spatio_temporal_scaling": (True, True),
                 "decoder_spatio_temporal_scaling": (True, True), "decoder_inject_noise": (False, False, False),
@@ -115,6 +116,17 @@ class LTXGenerator(nn.Module):
         return out.float()
 
 
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def resolve_asset(value: str) -> Path:
+    """A local directory, or "nsp:<name>" for one shipped in nsp/assets/."""
+    path = ASSETS / value.removeprefix("nsp:") if value.startswith("nsp:") else Path(value).expanduser()
+    if not path.is_dir():
+        raise NSPError(f"generator.vae_path={value}: not a local directory")
+    return path
+
+
 def frames_to_video(frames) -> torch.Tensor:
     """(B, T, H, W, 3) uint8 frames -> (B, 3, T, H, W) float in [-1, 1], the VAE's input."""
     frames = torch.as_tensor(frames)
@@ -130,6 +142,8 @@ def video_to_frames(video: torch.Tensor):
 def build_generator(cfg: GeneratorConfig, sources: dict[str, tuple[str, str | None]] | None = None) -> LTXGenerator:
     """Load each component from `sources[name] = (dir, subfolder)`, else from `cfg.path`, else build `cfg.arch`."""
     sources = dict(sources or {})
+    if cfg.vae_path and "vae" not in sources:
+        sources["vae"] = (str(resolve_asset(cfg.vae_path)), None)
     if cfg.path:
         root = Path(cfg.path).expanduser()
         if not (root / "transformer" / "config.json").is_file():

@@ -87,14 +87,8 @@ class ContextEncoder(nn.Module):
         embed = vlm.get_input_embeddings().weight
         # Start the queries at the scale of real token embeddings, so the frozen layers see familiar magnitudes.
         self.queries = nn.Parameter(torch.randn(num_queries, embed.shape[1]) * embed.detach().float().std())
-
-    @property
-    def num_queries(self) -> int:
-        return self.queries.shape[0]
-
-    @property
-    def hidden_size(self) -> int:
-        return self.queries.shape[1]
+        # Plain ints, not the parameter's shape: under ZeRO-3 a partitioned parameter's shape is (0,).
+        self.num_queries, self.hidden_size = num_queries, int(embed.shape[1])
 
     # ---- inputs -------------------------------------------------------------------------------------------------
     def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None

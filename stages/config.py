@@ -1,0 +1,172 @@
+"""The typed training config: one YAML file drives a run (see stages/configs/*.yaml for commented examples).
+
+Every section is strict: an unknown key, a wrong type, a missing data directory or a frame count that is not 8k+1
+fails before any work starts, with one line that names the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nsp.config import deep_merge, parse_overrides
+from nsp.errors import NSPError
+
+STAGE_CONFIGS = Path(__file__).parent / "configs"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSection(_Strict):
+    init: str | None = None  # a checkpoint to start from (`--init`); None: compose `preset` with `overrides`
+    preset: str = "tiny"
+    overrides: list[str] = []  # key=value model overrides (e.g. generator.vae_path=...)
+
+
+class DataSection(_Strict):
+    path: str | None = None  # dataset directory (`--data`)
+    cache: str | None = None  # latent cache from `nsp data cache` (skips decoding and VAE encoding)
+    batch_size: int = Field(8, ge=1)  # per process, per micro-step
+    shuffle_buffer: int = Field(256, ge=1)
+    prompt: str | None = None  # the VLM prompt before the text; None: the model's vlm.prompt
+    context_clip: float = Field(1.0, ge=0, le=1)  # sft: probability that the context clip is given
+    context_text: float = Field(0.5, ge=0, le=1)  # sft: probability that the context caption is given
+    condition_dropout: float = Field(0.1, ge=0, le=1)  # share of samples trained with the null condition (CFG)
+    val_batches: int = Field(4, ge=0)
+
+
+class Phase(_Strict):
+    name: str
+    steps: int = Field(ge=1)  # optimizer steps
+    trainable: list[Literal["queries", "connector", "transformer", "vae"]]
+    images: float = Field(0.0, ge=0, le=1)  # t2v: share of batches that are single frames (images)
+    lr: float | None = None  # overrides optim.lr for this phase
+
+
+class OptimSection(_Strict):
+    name: Literal["adamw", "adamw8bit", "prodigy"] = "adamw"
+    lr: float = 1e-4  # prodigy: use 1.0 (it estimates the step size itself)
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    warmup_steps: int = Field(0, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)  # cosine decays to lr * min_lr_ratio
+    grad_accum: int = Field(1, ge=1)
+    grad_clip: float = 1.0
+
+
+class DeepSpeedSection(_Strict):
+    config: str = "stages/deepspeed/zero0.json"  # ZeRO stage and friends; batch sizes and clipping are filled in
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 where the GPU has it, fp32 on CPU
+
+
+class DiTSection(_Strict):
+    gradient_checkpointing: bool = False
+    lora_rank: int = Field(0, ge=0)  # > 0: train a LoRA on the DiT's attention instead of the whole DiT
+    lora_alpha: float | None = None  # default: lora_rank
+
+
+class EMASection(_Strict):
+    decay: float = Field(0.0, ge=0, lt=1)  # 0: off; e.g. 0.999 keeps an average of the trainable weights
+    use_for_eval: bool = True  # validate, sample and save the final checkpoint with the averaged weights
+
+
+class RunSection(_Strict):
+    out: str = "runs/run"
+    seed: int = 0
+    log_every: int = Field(10, ge=1)
+    val_every: int = Field(100, ge=1)
+    sample_every: int = Field(0, ge=0)  # 0: with every validation
+    sample_steps: int = Field(10, ge=2)  # denoising steps for the contact sheet
+    save_every: int = Field(200, ge=1)
+    keep_last: int = Field(2, ge=1)
+
+
+class TrainConfig(_Strict):
+    stage: Literal["vae", "t2v", "sft", "rl"]
+    model: ModelSection = ModelSection()
+    data: DataSection = DataSection()
+    phases: list[Phase]
+    optim: OptimSection = OptimSection()
+    deepspeed: DeepSpeedSection = DeepSpeedSection()
+    dit: DiTSection = DiTSection()
+    ema: EMASection = EMASection()
+    run: RunSection = RunSection()
+    rl: dict = {}  # stage 3's own settings (validated by the RL stage)
+
+    @model_validator(mode="after")
+    def _check(self) -> "TrainConfig":
+        if not self.phases:
+            raise ValueError("at least one phase is needed")
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"phase names must be unique, got {names}")
+        for p in self.phases:
+            if ("vae" in p.trainable) != (self.stage == "vae"):
+                raise ValueError(f"phase {p.name}: the VAE is trained only by the vae stage, and it trains only the VAE")
+        return self
+
+    @property
+    def total_steps(self) -> int:
+        return sum(p.steps for p in self.phases)
+
+
+def load_train_config(path: str | Path, overrides: list[str] | None = None, **cli) -> TrainConfig:
+    """YAML file + dotted overrides + CLI flags (`data.path`, `run.out`, `model.init`) -> a validated config."""
+    path = Path(path)
+    if not path.is_file():
+        raise NSPError(f"--config {path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise NSPError(f"--config {path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise NSPError(f"--config {path}: expected a mapping at the top level")
+    data = deep_merge(data, parse_overrides(overrides or []))
+    for dotted, value in cli.items():
+        if value is not None:
+            data = deep_merge(data, parse_overrides([f"{dotted}={value}"]))
+    try:
+        cfg = TrainConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise NSPError(f"--config {path}: {where}: {msg}") from None
+    return cfg
+
+
+def check_paths(cfg: TrainConfig) -> None:
+    """What must exist before any work: the data, the cache, the init checkpoint, the DeepSpeed config."""
+    from nsp.data.shards import read_manifest
+
+    if cfg.data.cache:
+        read_manifest(cfg.data.cache)
+    elif cfg.data.path:
+        read_manifest(cfg.data.path)
+    else:
+        raise NSPError("no data: give --data DIR (a dataset from `nsp data synth|build`) or data.cache=DIR")
+    from nsp.config import preset_config, validate_config
+    from nsp.model import read_checkpoint_meta
+
+    if cfg.model.init:  # the model config (checkpoint's or preset's, with the overrides) must validate too
+        meta = read_checkpoint_meta(cfg.model.init)
+        validate_config(deep_merge(meta["model"], parse_overrides(cfg.model.overrides)), "model.overrides")
+    else:
+        preset_config(cfg.model.preset, cfg.model.overrides)
+    resolve_shipped(cfg.deepspeed.config, "deepspeed.config")
+
+
+def resolve_shipped(value: str, what: str) -> Path:
+    """A path as given, or one of the files shipped in stages/ ("stages/deepspeed/zero2.json" works installed too)."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    shipped = Path(__file__).parent.parent / value
+    if value.startswith("stages/") and shipped.is_file():
+        return shipped
+    raise NSPError(f"{what}={value}: file not found")

@@ -1,0 +1,63 @@
+"""Training examples for the NSP stages: latents of the clips, the context's VLM video input, captions.
+
+From a latent cache (`data.cache`, made by `nsp data cache`) they are read as they are; from a dataset they are
+made on the fly: clips decoded, VAE-encoded in batches (no grad), the context clip prepared for the VLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from nsp.data.cache import CachedStream
+from nsp.data.loader import PairStream, bucket_batches
+from nsp.generation.ltx import frames_to_video
+from nsp.video.qwen_input import VideoInput, prepare_video
+
+
+@dataclass
+class Example:
+    key: str
+    latents: dict[str, torch.Tensor]  # "next", "context", "image": normalised (C, f, h, w)
+    video: VideoInput | None  # the context clip, ready for the VLM
+    meta: dict = field(default_factory=dict)  # captions, fps, scene (synthetic), ...
+
+    @property
+    def size(self) -> tuple[int, ...]:
+        return tuple(self.latents["next"].shape)
+
+
+def example_stream(data_cfg, model, split: str, *, shuffle: bool, seed: int, repeat: bool, skip: int = 0,
+                   rank: int = 0, world_size: int = 1):
+    """(the underlying ShardStream, an iterator of Examples). The stream's `position` is the data position."""
+    kwargs = dict(seed=seed, shuffle=shuffle, shuffle_buffer=data_cfg.shuffle_buffer, repeat=repeat, skip=skip,
+                  rank=rank, world_size=world_size)
+    if data_cfg.cache:
+        stream = CachedStream(data_cfg.cache, split, model=model, **kwargs)
+        return stream, (Example(c.key, c.latents, c.video_input, c.meta) for c in stream)
+    stream = PairStream(data_cfg.path, split, **kwargs)
+    return stream, _encode_on_the_fly(stream, model, data_cfg.batch_size)
+
+
+@torch.no_grad()
+def _encode_on_the_fly(stream, model, batch_size: int) -> Iterator[Example]:
+    enc, cfg, gen = model.context_encoder, model.config.vlm, model.generator
+    device = enc.queries.device
+    for batch in bucket_batches(stream, batch_size):
+        nxt = frames_to_video(np.stack([p.next.frames for p in batch])).to(device)
+        latents = {"next": gen.encode_latents(nxt, sample=False)}
+        if all(p.context is not None for p in batch):
+            ctx = frames_to_video(np.stack([p.context.frames for p in batch])).to(device)
+            latents["context"] = gen.encode_latents(ctx, sample=False)
+            latents["image"] = gen.encode_latents(ctx[:, :, :1], sample=False)
+        for i, p in enumerate(batch):
+            video = None if p.context is None else prepare_video(p.context.frames, p.context.fps, cfg.video, enc.spec,
+                                                                 cfg.max_tokens)
+            yield Example(p.key, {k: v[i].cpu() for k, v in latents.items()}, video, p.meta)
+
+
+def batches(examples: Iterator[Example], batch_size: int) -> Iterator[list[Example]]:
+    """Same-size batches, each complete (a partial last one is dropped while training)."""
+    return bucket_batches(examples, batch_size, drop_last=True)

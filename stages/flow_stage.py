@@ -1,0 +1,107 @@
+"""What the NSP stages (t2v, sft) share: examples -> batches of (context, target latents), the flow-matching loss
+through the model's forward, fixed validation batches, and a contact sheet sampled on validation contexts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nsp.generation.ltx import video_to_frames
+from nsp.understanding.context import ContextBatch
+from nsp.stages.base import Stage
+from nsp.stages.examples import Example, batches, example_stream
+
+VAL_SEED = 1234
+
+
+@dataclass
+class FlowBatch:
+    context: ContextBatch
+    latents: torch.Tensor  # packed (B, S, C)
+    grid: tuple[int, int, int]
+    fps: float
+    drop: torch.Tensor  # (B,) bool: train these rows with the null condition
+    examples: list[Example]
+    target: str  # which latents are generated: "next", "context" or "image"
+
+
+class FlowStage(Stage):
+    def make_batch(self, examples: list[Example], rng: np.random.Generator, phase, train: bool) -> FlowBatch:
+        raise NotImplementedError
+
+    def flow_batch(self, examples, texts, videos, target: str, rng, train: bool, prompt: str | None) -> FlowBatch:
+        model = self.model
+        device = model.context_encoder.queries.device
+        context = model.context_encoder.prepare(texts, videos, prompt).to(device)
+        latents = torch.stack([e.latents[target] for e in examples]).to(device)
+        drop = torch.from_numpy(rng.random(len(examples)) < self.cfg.data.condition_dropout) if train else \
+            torch.zeros(len(examples), dtype=torch.bool)
+        fps = float(examples[0].meta.get("fps", model.config.generator.fps))
+        return FlowBatch(context, model.generator.pack(latents), tuple(latents.shape[2:]), fps, drop, examples,
+                         target)
+
+    def train_batches(self, phase, rng: np.random.Generator, skip: int):
+        self.stream, examples = example_stream(self.cfg.data, self.model, "train", shuffle=True,
+                                               seed=self.cfg.run.seed, repeat=True, skip=skip, rank=self.rank,
+                                               world_size=self.world_size)
+        for group in batches(examples, self.cfg.data.batch_size):
+            yield self.make_batch(group, rng, phase, train=True)
+
+    def val_batches(self) -> list[FlowBatch]:
+        if self.cfg.data.val_batches == 0:
+            return []
+        _, examples = example_stream(self.cfg.data, self.model, "val", shuffle=False, seed=0, repeat=False)
+        rng = np.random.default_rng(VAL_SEED)
+        out = []
+        for group in batches(examples, self.cfg.data.batch_size):
+            out.append(self.make_batch(group, rng, self.cfg.phases[-1], train=False))
+            if len(out) == self.cfg.data.val_batches:
+                break
+        return out
+
+    def loss(self, engine, batch: FlowBatch, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+        loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator)
+        return loss, {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def contact_sheet(self, batches: list[FlowBatch], count: int = 4) -> np.ndarray | None:
+        from nsp.data.inspect import sheet
+        from nsp.pipeline import NSPPipeline
+
+        if not batches:
+            return None
+        model, batch = self.model, batches[0]
+        n = min(count, len(batch.examples))
+        rows_context = ContextBatch(*_take(batch.context, n))
+        condition = model.condition(rows_context)
+        f, h, w = batch.grid
+        gen = model.generator
+        frames = (f - 1) * gen.temporal_ratio + 1
+        out = NSPPipeline(model).generate(condition, num_frames=frames, height=h * gen.spatial_ratio,
+                                          width=w * gen.spatial_ratio, num_inference_steps=self.cfg.run.sample_steps,
+                                          guidance_scale=model.config.sampling.guidance,
+                                          generator=torch.Generator().manual_seed(VAL_SEED))
+        real = video_to_frames(gen.decode(batch.latents[:n], batch.grid))
+        rows = []
+        for i, e in enumerate(batch.examples[:n]):
+            row = []
+            if batch.target == "next" and "context" in e.latents and batch.context.pixel_values_videos is not None:
+                row.append(video_to_frames(gen.decode(gen.pack(e.latents["context"][None].to(batch.latents.device)),
+                                                      tuple(e.latents["context"].shape[1:])))[0])
+            rows.append(row + [out.frames[i], real[i]])
+        return sheet(rows)
+
+
+def _take(context: ContextBatch, n: int):
+    """The first n rows of a context batch (their clips' patches included)."""
+    videos = context.video_grid_thw
+    keep_patches = None
+    if videos is not None:
+        rows_with_video = (context.mm_token_type_ids[:n] == 2).any(1).sum().item()
+        keep_patches = int(videos[:rows_with_video].prod(1).sum())
+        videos = videos[:rows_with_video] if rows_with_video else None
+    pixels = context.pixel_values_videos[:keep_patches] if keep_patches else None
+    return (context.input_ids[:n], context.attention_mask[:n], context.mm_token_type_ids[:n],
+            context.position_ids[:, :n], pixels, videos)

@@ -1,0 +1,25 @@
+"""Stage 2, supervised fine-tuning on (preceding scene, next scene) pairs: the context is the preceding clip and/or
+its caption, the target the next clip's latents; the loss is stage 1's."""
+
+from __future__ import annotations
+
+from nsp.stages.flow_stage import FlowStage
+
+
+class SFTStage(FlowStage):
+    name = "sft"
+
+    def make_batch(self, examples, rng, phase, train: bool):
+        data = self.cfg.data
+        texts, videos = [], []
+        for e in examples:
+            clip = e.video is not None and (not train or rng.random() < data.context_clip)
+            caption = e.meta.get("captions", {}).get("context")
+            text = caption if caption and (rng.random() < data.context_text if train else data.context_text >= 0.5) \
+                else None
+            if not clip and text is None:  # never an empty context: fall back to the clip (or the caption)
+                clip = e.video is not None
+                text = None if clip else caption
+            texts.append(text)
+            videos.append(e.video if clip else None)
+        return self.flow_batch(examples, texts, videos, "next", rng, train, data.prompt)

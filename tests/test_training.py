@@ -1,0 +1,171 @@
+"""The training engine on real DeepSpeed (CPU, gloo): tiny t2v / sft / vae runs, a 2-process ZeRO-2 run, frozen
+weights untouched, and an exact resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nsp.data.synth import synthesize
+from tests.conftest import REPO, run_nsp
+
+SMALL = ["run.log_every=1", "run.val_every=100", "run.save_every=100", "data.batch_size=4", "data.val_batches=1",
+         "model.overrides=[]", "optim.warmup_steps=0"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "synth"
+    synthesize(out, {"train": 24, "val": 8, "test": 4}, seed=5, workers=1, progress=False)
+    return out
+
+
+def metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def train_losses(run: Path) -> dict[int, float]:
+    return {m["step"]: m["loss"] for m in metrics(run) if "loss" in m}
+
+
+def weights(ck: Path) -> dict[str, torch.Tensor]:
+    out = {f"nsp.{k}": v for k, v in load_file(str(ck / "nsp_weights.safetensors")).items()}
+    for part in ("transformer", "vae", "vlm"):
+        for f in (ck / part).glob("*.safetensors"):
+            out.update({f"{part}.{k}": v for k, v in load_file(str(f)).items()})
+    return out
+
+
+def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
+    t2v = tmp_path / "t2v"
+    phases = ("phases=[{name: images, steps: 2, trainable: [queries, connector], images: 1.0},"
+              " {name: mixed, steps: 2, trainable: [queries, connector, transformer], images: 0.5}]")
+    r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", data, "--out", t2v, *SMALL,
+                phases)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert [m["phase"] for m in metrics(t2v) if "loss" in m] == ["images", "images", "mixed", "mixed"]
+    assert (t2v / "phases" / "images" / "nsp_config.json").is_file() and (t2v / "final" / "nsp_config.json").is_file()
+    assert list((t2v / "samples").glob("*.png"))
+    assert list((t2v / "tensorboard").iterdir())
+
+    untrained = weights(t2v / "phases" / "images")  # after phase 1: the DiT was frozen there
+    sft = tmp_path / "sft"
+    r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--init", t2v / "final",
+                "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]")
+    assert r.returncode == 0, r.stderr[-2000:]
+    before, after = weights(t2v / "final"), weights(sft / "final")
+    for name in before:
+        if name.startswith(("vlm.", "vae.")):
+            assert torch.equal(before[name], after[name]), f"frozen {name} changed"
+    for prefix in ("nsp.queries", "nsp.connector.fc1.weight", "transformer.proj_in.weight"):
+        assert not torch.equal(before[prefix], after[prefix]), f"trainable {prefix} did not change"
+    # Phase 1 (images) trained only queries + connector: the DiT left it as it came.
+    initial = weights(t2v / "phases" / "images")
+    assert torch.equal(initial["transformer.proj_in.weight"], untrained["transformer.proj_in.weight"])
+    # The final checkpoint is the inference format.
+    out = tmp_path / "next.mp4"
+    clip = next((data / "test").glob("*.tar"))
+    from nsp.data.loader import read_tar
+    from nsp.video.io import decode_video_bytes, write_video
+
+    sample = next(read_tar(clip))
+    ctx = decode_video_bytes(sample["context.mp4"], "ctx")
+    write_video(tmp_path / "ctx.mp4", ctx.frames, ctx.fps)
+    r = run_nsp("predict", tmp_path / "ctx.mp4", "--checkpoint", sft / "final", "--out", out, "--steps", "2")
+    assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+def test_vae_stage_trains_only_the_vae_and_sets_latent_statistics(data, tmp_path):
+    run = tmp_path / "vae"
+    r = run_nsp("train", "vae", "--config", "stages/configs/vae_tiny.yaml", "--data", data, "--out", run, *SMALL,
+                "phases=[{name: reconstruction, steps: 3, trainable: [vae]}]")
+    assert r.returncode == 0, r.stderr[-2000:]
+    final = weights(run / "final")
+    assert not torch.equal(final["vae.latents_std"], torch.ones_like(final["vae.latents_std"]))
+    assert "val_psnr" in metrics(run)[-1] and "val_oracle_pass" in metrics(run)[-1]
+
+
+def test_config_errors_fail_before_any_work(data, tmp_path):
+    cases = [
+        (["optim.lrr=1"], "optim.lrr: unknown key"),
+        (["data.batch_size=big"], "data.batch_size"),
+        (["phases=[{name: a, steps: 1, trainable: [vlm]}]"], "phases"),
+        (["model.overrides=[generator.num_frames=10]"], "8k+1"),
+    ]
+    for extra, message in cases:
+        r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", data, "--out",
+                    tmp_path / "x", *extra)
+        assert r.returncode == 2 and message in r.stderr, (extra, r.stderr[-500:])
+        assert not (tmp_path / "x").exists()
+    r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", tmp_path / "nowhere")
+    assert r.returncode == 2 and "not found" in r.stderr
+    r = run_nsp("train", "sft", "--config", "stages/configs/t2v_tiny.yaml", "--data", data)
+    assert r.returncode == 2 and "not 'sft'" in r.stderr
+
+
+def _launch(args: list, env_extra: dict | None = None) -> subprocess.Popen:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "nsp.cli.main", *map(str, args)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_kill_9_then_resume_matches_an_uninterrupted_run(data, tmp_path):
+    args = ["train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, *SMALL, "run.save_every=3",
+            "phases=[{name: pairs, steps: 12, trainable: [queries, connector, transformer]}]", "run.seed=7"]
+    straight = tmp_path / "straight"
+    r = run_nsp(*args, "--out", straight)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+    killed = tmp_path / "killed"
+    proc = _launch([*args, "--out", killed])
+    latest = killed / "checkpoints" / "latest"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if latest.is_file() and latest.read_text().strip() >= "step-0000006":
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped_at = int(latest.read_text().strip().split("-")[1])
+    assert 6 <= stopped_at < 12 and not (killed / "final").exists()
+
+    r = run_nsp(*args, "--out", killed, "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = train_losses(straight), train_losses(killed)
+    assert sorted(b) == list(range(1, 13))  # the same step count, each step logged once
+    for step in range(1, 13):
+        assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
+    wa, wb = weights(straight / "final"), weights(killed / "final")
+    for name in ("nsp.queries", "transformer.proj_in.weight"):
+        torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("zero", ["zero2", "zero3"])
+def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
+    run = tmp_path / zero
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+           "-m", "nsp.cli.main", "train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", str(data),
+           "--out", str(run), *SMALL, f"deepspeed.config=stages/deepspeed/{zero}.json",
+           "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]"]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    logged = [m for m in metrics(run) if "loss" in m]
+    assert [m["step"] for m in logged] == [1, 2, 3]
+    assert logged[0]["samples_per_s"] > 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["deepspeed"]["config"].endswith(f"{zero}.json")
+    final = weights(run / "final")  # whole tensors, also when ZeRO-3 kept only shards on each rank
+    assert final["nsp.queries"].shape == (16, 64) and final["transformer.proj_in.weight"].numel() > 0
