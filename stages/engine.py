@@ -221,11 +221,7 @@ class Trainer:
         module.eval()
         if ema is not None and self.cfg.ema.use_for_eval:
             ema.swap()
-        losses = []
-        with torch.no_grad():
-            for i, batch in enumerate(val_batches):
-                loss, _ = stage.loss(module, batch, torch.Generator().manual_seed(10_000 + i))
-                losses.append(float(loss))
+        val_loss = validation_loss(stage, val_batches)
         extra = stage.val_metrics(val_batches) if hasattr(stage, "val_metrics") else {}
         # Every rank samples (under ZeRO-3 each forward is a collective); rank 0 writes the sheet.
         sheet = stage.contact_sheet(val_batches) if self._sample_now() else None
@@ -239,7 +235,7 @@ class Trainer:
             path.parent.mkdir(exist_ok=True)
             with atomic_path(path) as tmp:
                 Image.fromarray(sheet).save(tmp)
-        return {"val_loss": float(np.mean(losses)), **extra}
+        return {"val_loss": val_loss, **extra}
 
     def _sample_now(self) -> bool:
         every = self.cfg.run.sample_every or self.cfg.run.val_every
@@ -362,6 +358,14 @@ class Trainer:
         if ema is not None and self.cfg.ema.use_for_eval:
             ema.swap()
         self.barrier()
+
+
+@torch.no_grad()
+def validation_loss(stage, batches) -> float:
+    """The stage's loss on fixed batches with fixed noise: comparable across steps, runs and models."""
+    module = stage.module()
+    return float(np.mean([float(stage.loss(module, b, torch.Generator().manual_seed(10_000 + i))[0])
+                          for i, b in enumerate(batches)]))
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

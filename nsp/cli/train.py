@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from nsp.errors import NSPError
 
@@ -20,7 +19,7 @@ def run(args) -> int:
 
     from nsp.stages.engine import Trainer
 
-    trainer = Trainer(cfg, resume=args.resume, max_steps=args.max_steps, progress=sys.stderr.isatty() or True)
+    trainer = Trainer(cfg, resume=args.resume, max_steps=args.max_steps)
     try:
         trainer.run()
     finally:
