@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from nsp.errors import NSPError
 
 
