@@ -40,3 +40,16 @@ def atomic_path(path: str | Path, is_dir: bool = False):
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, path)
+
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def resolve_local(value: str, what: str) -> Path:
+    """A local directory, or "nsp:<name>" for one shipped in nsp/assets/ (the tiny VAE and VLM)."""
+    path = ASSETS / value.removeprefix("nsp:") if value.startswith("nsp:") else Path(value).expanduser()
+    if not path.is_dir():
+        from nsp.errors import NSPError
+
+        raise NSPError(f"{what}={value}: not a local directory (weights are only read from local snapshots)")
+    return path

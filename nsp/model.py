@@ -21,7 +21,7 @@ from torch import nn
 from nsp.config import ModelConfig, deep_merge, parse_overrides, validate_config
 from nsp.connectors import build_connector
 from nsp.errors import NSPError
-from nsp.files import atomic_path
+from nsp.files import atomic_path, resolve_local
 from nsp.generation import flow
 from nsp.generation.ltx import LTXGenerator, build_generator
 from nsp.understanding.context import ContextBatch, ContextEncoder
@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 # What each stage trains. The VLM and the VAE are always frozen.
 STAGE_TRAINABLE: dict[str, tuple[str, ...]] = {
     "vae": ("vae",),  # tiny models only: the VAE's reconstruction pre-step (real VAEs are loaded and frozen)
+    "vlm": ("vlm",),  # tiny models only: the VLM's understanding pre-step (real VLMs are loaded and frozen)
     "t2v_images": ("queries", "connector"),  # curriculum phase 1: images, DiT frozen
     "t2v": ("queries", "connector", "transformer"),
     "sft": ("queries", "connector", "transformer"),
@@ -76,7 +77,7 @@ class NSPModel(nn.Module):
         encoder = ContextEncoder(vlm, tokenizer, spec, config.vlm, config.connector.num_queries)
         generator = build_generator(config.generator, generator_sources)
         connector = build_connector(config.connector, encoder.hidden_size, generator.caption_channels)
-        sources = {"vlm": config.vlm.path, "generator": config.generator.path}
+        sources = {"vlm": config.vlm.path, "generator": config.generator.path, "vae": config.generator.vae_path}
         return cls(config, encoder, connector, generator, sources)
 
     # ---- forward pieces -----------------------------------------------------------------------------------------
@@ -141,8 +142,10 @@ class NSPModel(nn.Module):
         unknown = set(names) - set(groups)
         if unknown:
             raise NSPError(f"trainable groups {sorted(unknown)}: unknown (choose from {', '.join(groups)})")
-        if "vlm" in names or ("vae" in names and set(names) != {"vae"}):
-            raise NSPError("the VLM is always frozen; the VAE is trained only on its own (the tiny VAE's stage)")
+        for own in ("vlm", "vae"):
+            if own in names and set(names) != {own}:
+                raise NSPError(f"the {own.upper()} is frozen in the NSP stages; it is trained only on its own "
+                               f"(the tiny {own.upper()}'s pre-step)")
         for name, params in groups.items():
             for p in params:
                 p.requires_grad_(name in names)
@@ -150,8 +153,9 @@ class NSPModel(nn.Module):
             self.null_condition.requires_grad_(False)
         if "transformer" in names:
             self.trained.add("transformer_lora" if self.lora else "transformer")
-        if "vae" in names:
-            self.trained.add("vae")
+        for own in ("vlm", "vae"):
+            if own in names:
+                self.trained.add(own)
         return list(names)
 
     def parameter_report(self) -> dict:
@@ -176,21 +180,25 @@ class NSPModel(nn.Module):
         path = Path(path)
         with atomic_path(path, is_dir=True) as tmp:
             components = {}
-            embed_vlm = self.sources["vlm"] is None
+            # Embedded: random (tiny) and trained components, and the small shipped tiny assets ("nsp:...").
+            vlm_source = self.sources["vlm"]
+            embed_vlm = vlm_source is None or vlm_source.startswith("nsp:") or "vlm" in self.trained
             if embed_vlm:
                 self.context_encoder.vlm.save_pretrained(tmp / "vlm")
                 self.context_encoder.tokenizer.save_pretrained(tmp / "vlm")
             components["vlm"] = {"class": type(self.context_encoder.vlm).__name__,
-                                 "path": "vlm" if embed_vlm else str(Path(self.sources["vlm"]).resolve())}
-            base = self.sources["generator"]
+                                 "path": "vlm" if embed_vlm else str(resolve_local(vlm_source, "vlm.path").resolve())}
             for name in ("transformer", "vae", "scheduler"):
                 module = getattr(self.generator, name)
-                embed = base is None or name in self.trained or name == "scheduler"
+                base, subfolder = self.sources["generator"], name
+                if name == "vae" and self.sources.get("vae"):  # a VAE given on its own (generator.vae_path)
+                    base, subfolder = self.sources["vae"], None
+                embed = base is None or base.startswith("nsp:") or name in self.trained or name == "scheduler"
                 if embed:
                     module.save_pretrained(tmp / name)
                 components[name] = {"class": type(module).__name__,
-                                    "path": name if embed else str(Path(base).resolve()),
-                                    "subfolder": None if embed else name}
+                                    "path": name if embed else str(resolve_local(base, f"{name} path").resolve()),
+                                    "subfolder": None if embed else subfolder}
             if self.lora:
                 from peft.utils import get_peft_model_state_dict
 
@@ -220,7 +228,8 @@ class NSPModel(nn.Module):
         # Load through exactly the code path a user's base models take: local directories.
         config.vlm.path = where("vlm")[0]
         model = cls.from_config(config, {n: where(n) for n in ("transformer", "vae", "scheduler")})
-        model.sources = {"vlm": meta["model"]["vlm"]["path"], "generator": meta["model"]["generator"]["path"]}
+        model.sources = {"vlm": meta["model"]["vlm"]["path"], "generator": meta["model"]["generator"]["path"],
+                         "vae": meta["model"]["generator"].get("vae_path")}
         model.config.vlm.path = model.sources["vlm"]
         model.trained = set(meta.get("trained", []))
         model.load_trainable(path / comps["trainable"]["path"])

@@ -7,7 +7,8 @@ and its loss or rollout (`nsp.stages.base.Stage`). Example configs live in `stag
 class _Registry(dict):
     """Stage classes by name, imported on first use (keeps `import nsp.stages` light)."""
 
-    _where = {"vae": ("nsp.stages.vae", "VAEStage"), "t2v": ("nsp.stages.t2v", "T2VStage"),
+    _where = {"vae": ("nsp.stages.vae", "VAEStage"), "vlm": ("nsp.stages.vlm", "VLMStage"),
+              "t2v": ("nsp.stages.t2v", "T2VStage"),
               "sft": ("nsp.stages.sft", "SFTStage"), "rl": ("nsp.stages.rl", "RLStage")}
 
     def __missing__(self, name):

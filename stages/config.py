@@ -42,7 +42,7 @@ class DataSection(_Strict):
 class Phase(_Strict):
     name: str
     steps: int = Field(ge=1)  # optimizer steps
-    trainable: list[Literal["queries", "connector", "transformer", "vae"]]
+    trainable: list[Literal["queries", "connector", "transformer", "vae", "vlm"]]
     images: float = Field(0.0, ge=0, le=1)  # t2v: share of batches that are single frames (images)
     lr: float | None = None  # overrides optim.lr for this phase
 
@@ -87,7 +87,7 @@ class RunSection(_Strict):
 
 
 class TrainConfig(_Strict):
-    stage: Literal["vae", "t2v", "sft", "rl"]
+    stage: Literal["vae", "vlm", "t2v", "sft", "rl"]
     model: ModelSection = ModelSection()
     data: DataSection = DataSection()
     phases: list[Phase]
@@ -106,8 +106,10 @@ class TrainConfig(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"phase names must be unique, got {names}")
         for p in self.phases:
-            if ("vae" in p.trainable) != (self.stage == "vae"):
-                raise ValueError(f"phase {p.name}: the VAE is trained only by the vae stage, and it trains only the VAE")
+            for own in ("vae", "vlm"):
+                if (own in p.trainable) != (self.stage == own):
+                    raise ValueError(f"phase {p.name}: the {own} is trained only by the {own} stage, which trains "
+                                     f"only it")
         return self
 
     @property

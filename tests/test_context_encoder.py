@@ -42,7 +42,7 @@ def test_context_cache_is_reusable(tiny_model, batch):
 def test_video_tokens_get_3d_positions(tiny_model, batch):
     types = batch.mm_token_type_ids[0]
     pos = batch.position_ids[:, 0, : batch.context_length][:, types == 2]
-    assert pos.shape[1] == 8  # 4 sampled frames at 56x56 -> 2 x 4 x 4 patches / merge 4
+    assert pos.shape[1] == 32  # 4 sampled frames at 112x112 -> 2 x 8 x 8 patches / merge 4
     assert not torch.equal(pos[1], pos[2])  # height and width positions differ: M-RoPE, not 1-D positions
     assert pos[0].unique().numel() == 2  # two temporal grid steps
 
@@ -52,7 +52,7 @@ def test_queries_follow_the_generation_prompt(tiny_model, batch):
     text = tok.decode(batch.input_ids[0][batch.attention_mask[0].bool()])
     assert "Please generate a video showing what happens after this scene: the ball rolls right" in text
     assert text.endswith("<|im_start|>assistant\n")
-    assert text.count("<|video_pad|>") == 8
+    assert text.count("<|video_pad|>") == 32
     # Left padding: every row ends with the same generation prompt, so the queries line up.
     assert batch.attention_mask[:, -1].all()
 

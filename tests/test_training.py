@@ -92,6 +92,21 @@ def test_vae_stage_trains_only_the_vae_and_sets_latent_statistics(data, tmp_path
     assert "val_psnr" in metrics(run)[-1] and "val_oracle_pass" in metrics(run)[-1]
 
 
+def test_vlm_stage_trains_only_the_vlm_and_embeds_it(data, tmp_path):
+    run = tmp_path / "vlm"
+    r = run_nsp("train", "vlm", "--config", "stages/configs/vlm_tiny.yaml", "--data", data, "--out", run, *SMALL,
+                "phases=[{name: understanding, steps: 3, trainable: [vlm]}]")
+    assert r.returncode == 0, r.stderr[-2000:]
+    logged = [m["loss"] for m in metrics(run) if "loss" in m]
+    assert len(logged) == 3 and all(x > 0 for x in logged)
+    meta = json.loads((run / "final" / "nsp_config.json").read_text())
+    assert meta["components"]["vlm"]["path"] == "vlm" and "vlm" in meta["trained"]
+    from nsp.model import NSPModel
+
+    model = NSPModel.from_pretrained(run / "final")  # the trained VLM loads as a local snapshot
+    assert type(model.context_encoder.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
+
+
 def test_config_errors_fail_before_any_work(data, tmp_path):
     cases = [
         (["optim.lrr=1"], "optim.lrr: unknown key"),

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train one stage on DeepSpeed. Alone: `nsp train sft --config ...`; several "
                                    "processes: `torchrun --nproc_per_node N -m nsp.cli.main train ...` or "
                                    "`deepspeed --num_gpus N -m nsp.cli.main train ...` (see README).")
-    p.add_argument("stage", choices=["vae", "t2v", "sft", "rl"], help="which stage")
+    p.add_argument("stage", choices=["vae", "vlm", "t2v", "sft", "rl"], help="which stage (vae, vlm: tiny only)")
     p.add_argument("--config", required=True, help="stage config YAML (examples: stages/configs/*.yaml)")
     p.add_argument("--data", help="dataset directory (sets data.path)")
     p.add_argument("--out", help="run directory (sets run.out)")

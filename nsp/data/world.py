@@ -235,3 +235,23 @@ def scene_key(scene: Scene) -> tuple:
     return (scene.family, scene.mirror, tuple(scene.colors), q(scene.row), q(scene.x0), q(scene.speed),
             q(scene.event), q(scene.structure), q(scene.other_x))
 
+
+
+def describe_state(scene: Scene, clip: int, num_frames: int, size: int = 64) -> str:
+    """What a careful observer reports about a clip: where things are at its end, how they move, the structures.
+
+    Positions are in pixels of a `size`-pixel canvas and speeds in pixels per frame, so a VLM that can say this
+    has to read positions and motion from the frames (the captions alone only name colours and directions)."""
+    times = frame_times(num_frames, clip)
+    end, before = state_at(scene, float(times[-1])), state_at(scene, float(times[-2]))
+    px = lambda v: int(round(v * size))  # noqa: E731
+    parts = [scene.family]
+    for color, (x, y), (x0, y0) in zip(scene.colors, end.balls, before.balls):
+        parts.append(f"{color} ball at {px(x)} {px(y)} moving {px(x - x0):+d} {px(y - y0):+d}")
+    structure = {"bounce": "wall", "fall": "floor", "switch": "switch", "occlusion": "screen"}.get(scene.family)
+    if structure:
+        where = scene.structure if scene.family == "fall" or not scene.mirror else 1 - scene.structure
+        parts.append(f"{structure} at {px(where)}")
+    if end.lamp_on is not None:
+        parts.append("lamp on" if end.lamp_on else "lamp off")
+    return "; ".join(parts)

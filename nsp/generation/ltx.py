@@ -15,6 +15,7 @@ from torch import nn
 
 from nsp.config import GeneratorConfig
 from nsp.errors import NSPError
+from nsp.files import resolve_local
 from nsp.understanding.vlm import DTYPES
 
 # LTX-Video's scheduler: resolution-dependent shift (mu from the token count) and a terminal sigma of 0.1.
@@ -116,17 +117,6 @@ class LTXGenerator(nn.Module):
         return out.float()
 
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-def resolve_asset(value: str) -> Path:
-    """A local directory, or "nsp:<name>" for one shipped in nsp/assets/."""
-    path = ASSETS / value.removeprefix("nsp:") if value.startswith("nsp:") else Path(value).expanduser()
-    if not path.is_dir():
-        raise NSPError(f"generator.vae_path={value}: not a local directory")
-    return path
-
-
 def frames_to_video(frames) -> torch.Tensor:
     """(B, T, H, W, 3) uint8 frames -> (B, 3, T, H, W) float in [-1, 1], the VAE's input."""
     frames = torch.as_tensor(frames)
@@ -143,9 +133,9 @@ def build_generator(cfg: GeneratorConfig, sources: dict[str, tuple[str, str | No
     """Load each component from `sources[name] = (dir, subfolder)`, else from `cfg.path`, else build `cfg.arch`."""
     sources = dict(sources or {})
     if cfg.vae_path and "vae" not in sources:
-        sources["vae"] = (str(resolve_asset(cfg.vae_path)), None)
+        sources["vae"] = (str(resolve_local(cfg.vae_path, "generator.vae_path")), None)
     if cfg.path:
-        root = Path(cfg.path).expanduser()
+        root = resolve_local(cfg.path, "generator.path")
         if not (root / "transformer" / "config.json").is_file():
             raise NSPError(f"generator.path={cfg.path}: not an LTX-Video snapshot in diffusers layout "
                            "(expected transformer/config.json, vae/, scheduler/)")

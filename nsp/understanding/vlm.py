@@ -76,9 +76,9 @@ FAMILY_NORMALISATION = {"qwen2_5_vl": (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD), "qwen
 
 
 def _require_dir(path: str, what: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_dir():
-        raise NSPError(f"{what}={path}: not a local directory (weights are only read from local snapshots)")
+    from nsp.files import resolve_local
+
+    p = resolve_local(path, what)
     if not (p / "config.json").is_file():
         raise NSPError(f"{what}={path}: no config.json (expected a Hugging Face snapshot directory)")
     return p

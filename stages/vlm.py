@@ -1,0 +1,124 @@
+"""The tiny VLM's own stage: understanding pretraining on the synthetic world (tiny models only; a real Qwen-VL is
+loaded pretrained and stays frozen).
+
+A random VLM understands nothing: its hidden states at the query positions barely depend on the context (about 3 %
+between contexts), so the DiT learns to ignore the condition. Real VLMs arrive pretrained; the tiny one gets this
+pre-step. Next-token prediction on two tasks:
+    clip  + "Describe the scene."  -> the scene's state at the clip's end (`world.describe_state`: positions, motion,
+                                      structures; so the vision tower must read where things are and how they move)
+    the context caption            -> the next caption (the world's rules, in words)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from nsp.data.loader import PairStream
+from nsp.data.world import Scene, describe_state
+from nsp.stages.base import Stage
+from nsp.understanding.context import chat_ids, token_types
+from nsp.video.qwen_input import prepare_video
+
+DESCRIBE = "Describe the scene."
+TEXT_TASK_SHARE = 0.3
+
+
+class VLMCaptioning(nn.Module):
+    """What DeepSpeed trains in this stage: the VLM, with a forward that returns the next-token loss."""
+
+    def __init__(self, vlm):
+        super().__init__()
+        self.vlm = vlm
+
+    def forward(self, batch: "TokenBatch") -> torch.Tensor:
+        return self.vlm(input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels,
+                        mm_token_type_ids=batch.mm_token_type_ids, pixel_values_videos=batch.pixel_values_videos,
+                        video_grid_thw=batch.video_grid_thw, second_per_grid_ts=batch.second_per_grid_ts).loss
+
+
+@dataclass
+class TokenBatch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    mm_token_type_ids: torch.Tensor
+    pixel_values_videos: torch.Tensor | None
+    video_grid_thw: torch.Tensor | None
+    second_per_grid_ts: torch.Tensor | None
+
+
+class VLMStage(Stage):
+    name = "vlm"
+
+    def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
+        super().__init__(cfg, model, rank, world_size)
+        self.wrapper = VLMCaptioning(model.context_encoder.vlm)
+
+    def module(self) -> nn.Module:
+        return self.wrapper
+
+    def set_trainable(self, phase) -> None:
+        self.model.set_trainable(["vlm"])
+        self.model.context_encoder.vlm.train()
+
+    def _example(self, pair, rng: np.random.Generator) -> tuple[list[int], list[int], object]:
+        enc, cfg = self.model.context_encoder, self.model.config.vlm
+        tok = enc.tokenizer
+        captions = pair.meta.get("captions", {})
+        if "scene" in pair.meta and rng.random() >= TEXT_TASK_SHARE:
+            use_next = rng.random() < 0.5 or pair.context is None
+            clip = pair.next if use_next else pair.context
+            video = prepare_video(clip.frames, clip.fps, cfg.video, enc.spec, cfg.max_tokens)
+            prompt = chat_ids(tok, cfg.family, DESCRIBE, video)
+            size = clip.frames.shape[1]
+            target = describe_state(Scene.from_json(pair.meta["scene"]), int(use_next), clip.num_frames, size)
+        else:
+            video, prompt = None, chat_ids(tok, cfg.family, captions.get("context", ""), None)
+            target = captions.get("next", "")
+        target_ids = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        return prompt + target_ids, [-100] * len(prompt) + target_ids, video
+
+    def _batch(self, pairs, rng) -> TokenBatch:
+        rows = [self._example(p, rng) for p in pairs]
+        length = max(len(ids) for ids, _, _ in rows)
+        pad = self.model.context_encoder.tokenizer.pad_token_id
+        ids = torch.full((len(rows), length), pad)
+        labels = torch.full((len(rows), length), -100)
+        mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for i, (row, lab, _) in enumerate(rows):  # right padding: the loss positions need no shifting
+            ids[i, :len(row)], labels[i, :len(lab)], mask[i, :len(row)] = torch.tensor(row), torch.tensor(lab), 1
+        videos = [v for _, _, v in rows if v is not None]
+        device = self.model.context_encoder.queries.device
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return TokenBatch(move(ids), move(mask), move(labels), move(token_types(ids, self.wrapper.vlm.config)),
+                          move(torch.cat([v.pixel_values_videos for v in videos])) if videos else None,
+                          move(torch.stack([v.video_grid_thw for v in videos])) if videos else None,
+                          move(torch.tensor([v.second_per_grid_t for v in videos])) if videos else None)
+
+    def train_batches(self, phase, rng, skip: int):
+        self.stream = PairStream(self.cfg.data.path, "train", seed=self.cfg.run.seed, shuffle=True,
+                                 shuffle_buffer=self.cfg.data.shuffle_buffer, repeat=True, skip=skip,
+                                 rank=self.rank, world_size=self.world_size)
+        group = []
+        for pair in self.stream:
+            group.append(pair)
+            if len(group) == self.cfg.data.batch_size:
+                yield self._batch(group, rng)
+                group = []
+
+    def val_batches(self) -> list[TokenBatch]:
+        rng = np.random.default_rng(1234)
+        pairs = list(PairStream(self.cfg.data.path, "val", shuffle=False))
+        n = self.cfg.data.batch_size
+        return [self._batch(pairs[i:i + n], rng) for i in range(0, min(len(pairs), n * self.cfg.data.val_batches), n)]
+
+    def loss(self, engine, batch: TokenBatch, generator) -> tuple[torch.Tensor, dict]:
+        loss = engine(batch)
+        return loss, {"loss": float(loss.detach())}
+
+    def finish(self) -> None:
+        self.model.context_encoder.vlm.eval()
