@@ -1,7 +1,7 @@
 """Do stages 1 and 2 learn? The tiny preset on the synthetic world, with the shipped tiny VAE:
 
     nsp data synth --out DATA --train 2000 --val 200 --test 200
-    nsp init --preset tiny --out INIT generator.vae_path=nsp:tiny_vae
+    nsp init --preset tiny --out INIT generator.vae_path=nsp:tiny_vae vlm.path=nsp:tiny_vlm
     nsp data cache --data DATA --checkpoint INIT --out LATENTS
     nsp train t2v --config stages/configs/t2v_tiny.yaml data.cache=LATENTS --out T2V
     nsp train sft --config stages/configs/sft_tiny.yaml data.cache=LATENTS --init T2V/final --out SFT
@@ -22,6 +22,7 @@ from benchmarks.common import result
 
 COMMAND = "make bench  # python -m benchmarks.run training (runs the five commands in the module docstring)"
 REPO = Path(__file__).resolve().parent.parent
+TINY_ASSETS = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]  # the shipped pretrained tiny parts
 
 
 def nsp(*args) -> None:
@@ -42,7 +43,7 @@ def val_loss(stage_name: str, config: str, checkpoint: Path | None, latents: Pat
     cfg = load_train_config(REPO / config, [f"data.cache={latents}"])
     if checkpoint is None:
         torch.manual_seed(cfg.run.seed)
-        model = NSPModel.from_config(preset_config("tiny", ["generator.vae_path=nsp:tiny_vae"]))
+        model = NSPModel.from_config(preset_config("tiny", TINY_ASSETS))
     else:
         model = NSPModel.from_pretrained(checkpoint)
     stage = STAGES[stage_name](cfg, model.eval())
@@ -55,7 +56,7 @@ def run() -> list[dict]:
         data, init, latents = tmp / "synth", tmp / "init", tmp / "latents"
         start = time.perf_counter()
         nsp("data", "synth", "--out", data, "--train", 2000, "--val", 200, "--test", 200)
-        nsp("init", "--preset", "tiny", "--out", init, "generator.vae_path=nsp:tiny_vae")
+        nsp("init", "--preset", "tiny", "--out", init, *TINY_ASSETS)
         nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
         nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", f"data.cache={latents}", "--out", tmp / "t2v")
         t2v_minutes = (time.perf_counter() - start) / 60
