@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from nsp.generation.flow import inference_sigmas, timestep_shift
-from nsp.generation.ltx import video_to_frames
+from nsp.generation.ltx import guided_velocity, video_to_frames
 from nsp.model import NSPModel
 from nsp.video.io import Clip, read_video
 
@@ -82,10 +82,7 @@ class NSPPipeline:
         model, gen, cfg = self.model, self.model.generator, self.model.config
         steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
         num_videos = condition.shape[0]
-        cfg_on = guidance > 1.0
-        if cfg_on:  # unconditional rows first, as LTXPipeline orders them
-            condition = torch.cat([model.null(num_videos).to(condition.dtype), condition])
-
+        null = model.null(num_videos)
         # 2. Start from noise in LTX's latent layout.
         grid = gen.latent_grid(num_frames, height, width)
         shape = (num_videos, gen.transformer.config.in_channels, *grid)
@@ -96,11 +93,7 @@ class NSPPipeline:
                                     gen.scheduler.config), device=self.device)
         for t in progress_bar(gen.scheduler.timesteps, progress, "denoising"):
             sigma = t / gen.scheduler.config.num_train_timesteps
-            model_input = torch.cat([latents] * 2) if cfg_on else latents
-            velocity = gen.velocity(model_input, sigma, condition, grid, fps)
-            if cfg_on:
-                uncond, cond = velocity.chunk(2)
-                velocity = uncond + guidance * (cond - uncond)
+            velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps)
             latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
 
         # 4. Decode to frames.

@@ -56,7 +56,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
 
 
-def deepspeed_config(cfg, device: torch.device) -> dict:
+def deepspeed_config(cfg, device: torch.device, micro_steps: int) -> dict:
     from nsp.stages.config import resolve_shipped
 
     ds = json.loads(resolve_shipped(cfg.deepspeed.config, "deepspeed.config").read_text())
@@ -64,7 +64,7 @@ def deepspeed_config(cfg, device: torch.device) -> dict:
                                                   and torch.cuda.is_bf16_supported())
     if bf16 and device.type != "cuda":
         raise NSPError("deepspeed.precision=bf16 needs a GPU; use auto or fp32 on CPU")
-    ds.update(train_micro_batch_size_per_gpu=cfg.data.batch_size, gradient_accumulation_steps=cfg.optim.grad_accum,
+    ds.update(train_micro_batch_size_per_gpu=cfg.data.batch_size, gradient_accumulation_steps=micro_steps,
               gradient_clipping=cfg.optim.grad_clip, bf16={"enabled": bf16})
     ds.pop("train_batch_size", None)
     return ds
@@ -221,8 +221,8 @@ class Trainer:
         module.eval()
         if ema is not None and self.cfg.ema.use_for_eval:
             ema.swap()
-        val_loss = validation_loss(stage, val_batches)
-        extra = stage.val_metrics(val_batches) if hasattr(stage, "val_metrics") else {}
+        val = {"val_loss": validation_loss(stage, val_batches)} if getattr(stage, "has_val_loss", True) else {}
+        val.update(stage.val_metrics(val_batches) if hasattr(stage, "val_metrics") else {})
         # Every rank samples (under ZeRO-3 each forward is a collective); rank 0 writes the sheet.
         sheet = stage.contact_sheet(val_batches) if self._sample_now() else None
         if ema is not None and self.cfg.ema.use_for_eval:
@@ -235,7 +235,7 @@ class Trainer:
             path.parent.mkdir(exist_ok=True)
             with atomic_path(path) as tmp:
                 Image.fromarray(sheet).save(tmp)
-        return {"val_loss": val_loss, **extra}
+        return val
 
     def _sample_now(self) -> bool:
         every = self.cfg.run.sample_every or self.cfg.run.val_every
@@ -273,7 +273,7 @@ class Trainer:
             self.log({"step": 0, "phase": cfg.phases[0].name, **self.validate(stage, val_batches, None)})
         bar = tqdm(total=stop_at, initial=self.state["global_step"], desc=f"train {cfg.stage}", unit="step",
                    disable=not (self.progress and self.main), dynamic_ncols=True)
-        samples_per_step = cfg.data.batch_size * cfg.optim.grad_accum * self.world
+        samples_per_step = cfg.data.batch_size * cfg.optim.grad_accum * self.world  # (RL: micro-steps, not samples)
 
         for index, phase in enumerate(cfg.phases):
             if index < self.state["phase"]:
@@ -284,9 +284,11 @@ class Trainer:
             params = [p for p in stage.module().parameters() if p.requires_grad]
             optimizer = build_optimizer(cfg.optim, params, phase.lr or cfg.optim.lr)
             scheduler = warmup_cosine(optimizer, phase.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
+            # Micro-steps per optimizer step: the config's accumulation, or the stage's own (RL: its rollout units).
+            micro = stage.micro_steps() if hasattr(stage, "micro_steps") else cfg.optim.grad_accum
             engine, optimizer, _, scheduler = deepspeed.initialize(
                 model=stage.module(), optimizer=optimizer, lr_scheduler=scheduler,
-                config=deepspeed_config(cfg, self.device))
+                config=deepspeed_config(cfg, self.device, micro))
             engine.checkpoint_engine = _safe_checkpoint_engine(engine.checkpoint_engine)
             ema = EMA(params, cfg.ema.decay) if cfg.ema.decay else None
             np_rng = np.random.default_rng([cfg.run.seed, self.rank, index])
@@ -297,12 +299,14 @@ class Trainer:
             batches = stage.train_batches(phase, np_rng, skip=self.state["position"])
             start = time.perf_counter()
             while self.state["step"] < phase.steps and self.state["global_step"] < stop_at:
-                losses = []
-                for _ in range(cfg.optim.grad_accum):
+                logged: dict[str, list[float]] = {}
+                for _ in range(micro):
                     loss, metrics = stage.loss(engine, next(batches), torch_gen)
                     engine.backward(loss)
                     engine.step()
-                    losses.append(metrics["loss"])
+                    for k, v in metrics.items():
+                        logged.setdefault(k, []).append(v)
+                losses = logged["loss"]
                 if ema is not None:
                     ema.update()
                 self.state["step"] += 1
@@ -313,10 +317,11 @@ class Trainer:
                 if step % cfg.run.log_every == 0 or step == stop_at:
                     elapsed = time.perf_counter() - start
                     rate = samples_per_step * cfg.run.log_every / max(elapsed, 1e-9)
-                    mean = torch.tensor(float(np.mean(losses)))
-                    torch.distributed.all_reduce(mean)  # the loss over all ranks' samples
+                    means = torch.tensor([float(np.mean(v)) for v in logged.values()])
+                    torch.distributed.all_reduce(means)  # over all ranks' samples
                     self.log({"step": step, "phase": phase.name, "phase_step": self.state["step"],
-                              "loss": float(mean) / self.world, "lr": lr, "samples_per_s": rate})
+                              **{k: float(m) / self.world for k, m in zip(logged, means)},
+                              "lr": lr, "samples_per_s": rate})
                     start = time.perf_counter()
                 bar.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.2e}",
                                 phase=phase.name, refresh=False)
@@ -331,6 +336,10 @@ class Trainer:
             elif self.state["global_step"] % cfg.run.save_every:  # stopped by --max-steps: resumable from here
                 self.save_checkpoint(engine, np_rng, torch_gen, ema)
         bar.close()
+        if self.main:
+            from nsp.plots import plot_metrics
+
+            plot_metrics(self.out / "metrics.jsonl", self.out / "curves.png")
         final = self.out / "final"
         if self.main and self.state["phase"] >= len(cfg.phases):
             print(f"nsp train: wrote {final}")

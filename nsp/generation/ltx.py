@@ -108,6 +108,7 @@ class LTXGenerator(nn.Module):
         dtype = self.transformer.dtype
         if condition_mask is None:
             condition_mask = torch.ones(condition.shape[:2], device=condition.device, dtype=torch.long)
+        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=tokens.device)
         timestep = (sigma * self.scheduler.config.num_train_timesteps).expand(tokens.shape[0])
         out = self.transformer(hidden_states=tokens.to(dtype), encoder_hidden_states=condition.to(dtype),
                                timestep=timestep, encoder_attention_mask=condition_mask, num_frames=grid[0],
@@ -115,6 +116,17 @@ class LTXGenerator(nn.Module):
                                rope_interpolation_scale=(self.temporal_ratio / fps, self.spatial_ratio,
                                                          self.spatial_ratio), return_dict=False)[0]
         return out.float()
+
+
+def guided_velocity(gen: "LTXGenerator", tokens: torch.Tensor, sigma, condition: torch.Tensor, null: torch.Tensor,
+                    guidance: float, grid: tuple[int, int, int], fps: float) -> torch.Tensor:
+    """Classifier-free guidance: uncond + g * (cond - uncond), both in one DiT batch (unconditional rows first)."""
+    if guidance <= 1.0:
+        return gen.velocity(tokens, sigma, condition, grid, fps)
+    both = gen.velocity(torch.cat([tokens, tokens]), sigma, torch.cat([null.to(condition.dtype), condition]), grid,
+                        fps)
+    uncond, cond = both.chunk(2)
+    return uncond + guidance * (cond - uncond)
 
 
 def frames_to_video(frames) -> torch.Tensor:

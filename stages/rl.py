@@ -1,0 +1,263 @@
+"""Stage 3, reinforcement learning: GRPO for flow matching (as in Flow-GRPO / DanceGRPO) with a scene-consistency
+reward.
+
+Each rollout takes `contexts` contexts (the same on every rank) and samples a group of `group_size` candidates per
+context, spread over the ranks, with the SDE sampler (nsp/generation/sde.py: every denoising step a Gaussian with a
+log-probability) and CFG. The reward scores them; rewards are gathered over the ranks, normalised within each group
+(advantages), optionally only the best-k and worst-k keep theirs. The policy update is the clipped-ratio objective
+over (a subset of) the denoising steps, optionally with a KL to the reference (the model RL started from), in
+`updates_per_rollout` optimizer steps: the first has ratio exactly 1, the next ones see the clip.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from torch import nn
+
+from nsp.data.loader import PairStream
+from nsp.errors import NSPError
+from nsp.generation.flow import inference_sigmas, timestep_shift
+from nsp.generation.ltx import guided_velocity, video_to_frames
+from nsp.generation.sde import sde_step
+from nsp.rewards import Candidate, build_reward
+from nsp.stages.base import Stage
+from nsp.understanding.context import ContextBatch
+from nsp.video.qwen_input import prepare_video
+
+
+class RLSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_size: int = Field(8, ge=2)  # candidates per context, over all ranks (paper: 24)
+    contexts: int = Field(2, ge=1)  # contexts per rollout, the same on every rank
+    keep_best: int = Field(0, ge=0)  # >0: only the best-k and worst-k of a group keep advantages (paper: 4 + 4)
+    keep_worst: int = Field(0, ge=0)
+    sampling_steps: int = Field(10, ge=2)
+    train_steps: int | None = Field(None, ge=1)  # denoising steps trained per rollout, evenly spread (None: all)
+    updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
+    noise_level: float = Field(0.7, gt=0)  # the SDE's a
+    guidance: float = 3.0  # CFG in rollouts
+    clip_range: float = Field(1e-3, gt=0)  # ratio clip (log-probs are per-element means: ratios stay near 1)
+    kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
+    advantage_clip: float = Field(5.0, gt=0)
+    context_text: bool = True  # give the context caption with the clip
+    rewards: dict[str, float] = {"oracle": 1.0}
+    val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
+
+
+@dataclass
+class Unit:
+    """One micro-step of the policy update: one context's local candidates at one denoising step."""
+
+    context: ContextBatch
+    x: torch.Tensor  # (g, S, C) at t
+    x_next: torch.Tensor  # the sampled x at t_next
+    old_log_prob: torch.Tensor  # (g,)
+    advantage: torch.Tensor  # (g,)
+    t: float
+    t_next: float
+    t_cap: float
+    grid: tuple[int, int, int]
+    fps: float
+    metrics: dict
+
+
+class GRPOObjective(nn.Module):
+    """What DeepSpeed trains in this stage: the model, with a forward that returns the clipped GRPO loss."""
+
+    def __init__(self, model, settings: RLSettings, reference=None):
+        super().__init__()
+        self.model, self.s, self.reference = model, settings, reference
+
+    def forward(self, unit: Unit):
+        model, s = self.model, self.s
+        g = unit.x.shape[0]
+        condition = model.condition(unit.context).expand(g, -1, -1)
+        v = guided_velocity(model.generator, unit.x, unit.t, condition, model.null(g), s.guidance, unit.grid, unit.fps)
+        _, log_prob, mean = sde_step(unit.x, v, unit.t, unit.t_next, s.noise_level, unit.t_cap, sample=unit.x_next)
+        ratio = torch.exp(log_prob - unit.old_log_prob)
+        adv = unit.advantage
+        loss = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range)).mean()
+        metrics = {"ratio": float(ratio.detach().mean()),
+                   "clip_fraction": float(((ratio - 1).abs() > s.clip_range).float().mean())}
+        if self.reference is not None and s.kl_beta > 0:
+            with torch.no_grad():
+                ref = self.reference
+                ref_cond = ref.condition(unit.context).expand(g, -1, -1)
+                ref_v = guided_velocity(ref.generator, unit.x, unit.t, ref_cond, ref.null(g), s.guidance,
+                                        unit.grid, unit.fps)
+                _, _, ref_mean = sde_step(unit.x, ref_v, unit.t, unit.t_next, s.noise_level, unit.t_cap,
+                                          sample=unit.x_next)
+            std2 = (s.noise_level**2) * max(unit.t, 1e-6) * (unit.t - unit.t_next)  # the step's variance scale
+            kl = ((mean - ref_mean) ** 2).flatten(1).mean(1) / (2 * std2)
+            loss = loss + s.kl_beta * kl.mean()
+            metrics["kl"] = float(kl.detach().mean())
+        return loss, metrics
+
+
+class RLStage(Stage):
+    name = "rl"
+
+    def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
+        super().__init__(cfg, model, rank, world_size)
+        try:
+            self.s = RLSettings.model_validate(cfg.rl)
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise NSPError(f"rl.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        if self.s.group_size % world_size:
+            raise NSPError(f"rl.group_size={self.s.group_size} must divide over {world_size} processes")
+        if (self.s.keep_best or self.s.keep_worst) and self.s.keep_best + self.s.keep_worst > self.s.group_size:
+            raise NSPError("rl.keep_best + rl.keep_worst exceed rl.group_size")
+        if not cfg.data.path:
+            raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
+        self.local = self.s.group_size // world_size
+        self.reward = build_reward(self.s.rewards, model)
+        reference = None
+        if self.s.kl_beta > 0:  # the starting model, frozen (the VLM is shared, never copied)
+            vlm = model.context_encoder.vlm
+            model.context_encoder.vlm = None
+            reference = copy.deepcopy(model).requires_grad_(False).eval()
+            model.context_encoder.vlm = reference.context_encoder.vlm = vlm
+        self.objective = GRPOObjective(model, self.s, reference)
+
+    def module(self) -> nn.Module:
+        return self.objective
+
+    def micro_steps(self) -> int:
+        """Units per optimizer step: contexts x trained denoising steps, split over the updates of one rollout."""
+        units = self.s.contexts * self._train_step_count()
+        if units % self.s.updates_per_rollout:
+            raise NSPError(f"rl: {units} micro-steps per rollout do not split into updates_per_rollout="
+                           f"{self.s.updates_per_rollout}")
+        return units // self.s.updates_per_rollout
+
+    def _train_step_count(self) -> int:
+        return min(self.s.train_steps or self.s.sampling_steps, self.s.sampling_steps)
+
+    # ---- contexts -------------------------------------------------------------------------------------------------
+    def _context(self, pair):
+        cfg = self.model.config.vlm
+        enc = self.model.context_encoder
+        video = prepare_video(pair.context.frames, pair.context.fps, cfg.video, enc.spec, cfg.max_tokens)
+        text = pair.meta.get("captions", {}).get("context") if self.s.context_text else None
+        return enc.prepare([text], [video]).to(enc.queries.device)
+
+    def train_batches(self, phase, rng, skip: int):
+        # Every rank draws the same contexts (world_size=1 here); the group's candidates are what is split.
+        self.stream = PairStream(self.cfg.data.path, "train", seed=self.cfg.run.seed, shuffle=True,
+                                 shuffle_buffer=self.cfg.data.shuffle_buffer, repeat=True, skip=skip)
+        pairs = iter(self.stream)
+        rollout = 0
+        while True:
+            contexts = [next(pairs) for _ in range(self.s.contexts)]
+            seed = int(rng.integers(2**31))
+            units = self.rollout_units(contexts, seed)
+            rollout += 1
+            yield from units
+
+    # ---- rollouts -------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None):
+        """`count` candidates for one context with the SDE sampler: (frames, trajectory, t values, t_cap, grid, fps)."""
+        model, gen, s = self.model, self.model.generator, self.s
+        g = model.config.generator
+        grid = gen.latent_grid(g.num_frames, g.height, g.width)
+        generator = torch.Generator().manual_seed(seed)
+        device = model.context_encoder.queries.device
+        noise_level = s.noise_level if noise_level is None else noise_level
+        condition = model.condition(context).expand(count, -1, -1)
+        null = model.null(count)
+        x = gen.pack(torch.randn((count, gen.transformer.config.in_channels, *grid), generator=generator).to(device))
+        gen.scheduler.set_timesteps(sigmas=inference_sigmas(s.sampling_steps),
+                                    mu=timestep_shift(x.shape[1], gen.scheduler.config))
+        ts = [float(t) for t in gen.scheduler.sigmas]  # steps + 1 values, the last one 0
+        t_cap = ts[1]
+        states, log_probs = [x], []
+        for t, t_next in zip(ts, ts[1:]):
+            v = guided_velocity(gen, x, t, condition, null, s.guidance, grid, g.fps)
+            x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
+            states.append(x)
+            log_probs.append(log_prob)
+        frames = video_to_frames(gen.decode(x, grid))
+        return frames, states, log_probs, ts, t_cap, grid, g.fps
+
+    def rollout_units(self, pairs, seed: int) -> list[Unit]:
+        s = self.s
+        trained = np.linspace(0, s.sampling_steps - 1, self._train_step_count()).round().astype(int)
+        units = []
+        for c, pair in enumerate(pairs):
+            context = self._context(pair)
+            frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
+                context, self.local, seed + 1000 * c + 7919 * self.rank)
+            candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
+            scores, _ = self.reward(candidates)
+            passed = scores.passed
+            advantage, group = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
+            metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
+            if passed is not None:
+                metrics["pass_rate"] = float(self.gather(torch.tensor(passed, dtype=torch.float32)).mean())
+            for k in trained:
+                units.append(Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device),
+                                  ts[k], ts[k + 1], t_cap, grid, fps, metrics))
+        return units
+
+    def gather(self, local: torch.Tensor) -> torch.Tensor:
+        """The whole group: every rank's candidates, in rank order."""
+        dist = torch.distributed
+        if not (dist.is_available() and dist.is_initialized()) or self.world_size == 1:
+            return local
+        parts = [torch.empty_like(local) for _ in range(self.world_size)]
+        dist.all_gather(parts, local.contiguous())
+        return torch.cat(parts)
+
+    def advantages(self, local_rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Group-normalised advantages of this rank's candidates, statistics over the whole group (all ranks)."""
+        s = self.s
+        group = self.gather(local_rewards)
+        adv = ((group - group.mean()) / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
+        if s.keep_best or s.keep_worst:
+            order = torch.argsort(group, stable=True)
+            keep = torch.zeros_like(group, dtype=torch.bool)
+            keep[order[:s.keep_worst]] = True
+            if s.keep_best:
+                keep[order[-s.keep_best:]] = True
+            adv = torch.where(keep, adv, torch.zeros_like(adv))  # no gradient from the middle of the group
+        mine = slice(self.rank * len(local_rewards), (self.rank + 1) * len(local_rewards))
+        return adv[mine], group
+
+    # ---- the update -----------------------------------------------------------------------------------------------
+    def loss(self, engine, unit: Unit, generator) -> tuple[torch.Tensor, dict]:
+        loss, metrics = engine(unit)
+        return loss, {"loss": float(loss.detach()), **metrics, **unit.metrics}
+
+    # ---- validation: held-out contexts, deterministic (ODE) sampling ---------------------------------------------
+    def val_batches(self) -> list:
+        if not self.s.val_contexts:
+            return []
+        stream = PairStream(self.cfg.data.path, "val", shuffle=False)
+        pairs = []
+        for pair in stream:
+            pairs.append(pair)
+            if len(pairs) == self.s.val_contexts:
+                break
+        return pairs
+
+    def val_metrics(self, pairs) -> dict:
+        values, passed = [], []
+        for i, pair in enumerate(pairs):
+            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=1e-6)[0]
+            scores, _ = self.reward([Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta)])
+            values.append(float(scores.values[0]))
+            if scores.passed is not None:
+                passed.append(bool(scores.passed[0]))
+        out = {"val_reward": float(np.mean(values))}
+        if passed:
+            out["val_pass_rate"] = float(np.mean(passed))
+        return out
+
+    has_val_loss = False
