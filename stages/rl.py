@@ -207,28 +207,10 @@ class RLStage(Stage):
         return units
 
     def gather(self, local: torch.Tensor) -> torch.Tensor:
-        """The whole group: every rank's candidates, in rank order."""
-        dist = torch.distributed
-        if not (dist.is_available() and dist.is_initialized()) or self.world_size == 1:
-            return local
-        parts = [torch.empty_like(local) for _ in range(self.world_size)]
-        dist.all_gather(parts, local.contiguous())
-        return torch.cat(parts)
+        return gather_group(local, self.world_size)
 
     def advantages(self, local_rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Group-normalised advantages of this rank's candidates, statistics over the whole group (all ranks)."""
-        s = self.s
-        group = self.gather(local_rewards)
-        adv = ((group - group.mean()) / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
-        if s.keep_best or s.keep_worst:
-            order = torch.argsort(group, stable=True)
-            keep = torch.zeros_like(group, dtype=torch.bool)
-            keep[order[:s.keep_worst]] = True
-            if s.keep_best:
-                keep[order[-s.keep_best:]] = True
-            adv = torch.where(keep, adv, torch.zeros_like(adv))  # no gradient from the middle of the group
-        mine = slice(self.rank * len(local_rewards), (self.rank + 1) * len(local_rewards))
-        return adv[mine], group
+        return group_advantages(local_rewards, self.s, self.rank, self.world_size)
 
     # ---- the update -----------------------------------------------------------------------------------------------
     def loss(self, engine, unit: Unit, generator) -> tuple[torch.Tensor, dict]:
@@ -261,3 +243,30 @@ class RLStage(Stage):
         return out
 
     has_val_loss = False
+
+
+def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
+    """The whole group: every rank's candidates, in rank order."""
+    dist = torch.distributed
+    if world_size == 1 or not (dist.is_available() and dist.is_initialized()):
+        return local
+    parts = [torch.empty_like(local) for _ in range(world_size)]
+    dist.all_gather(parts, local.contiguous())
+    return torch.cat(parts)
+
+
+def group_advantages(local_rewards: torch.Tensor, s: RLSettings, rank: int, world_size: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Advantages of this rank's candidates, normalised with the statistics of the whole group (all ranks); with
+    keep_best / keep_worst, the middle of the group gets none."""
+    group = gather_group(local_rewards, world_size)
+    adv = ((group - group.mean()) / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
+    if s.keep_best or s.keep_worst:
+        order = torch.argsort(group, stable=True)
+        keep = torch.zeros_like(group, dtype=torch.bool)
+        keep[order[:s.keep_worst]] = True
+        if s.keep_best:
+            keep[order[-s.keep_best:]] = True
+        adv = torch.where(keep, adv, torch.zeros_like(adv))
+    n = len(local_rewards)
+    return adv[rank * n:(rank + 1) * n], group

@@ -1,0 +1,149 @@
+"""Stage 3: the SDE policy's log-probabilities, reproducible rollouts, ratio 1 on the first update, and group
+advantages computed over all ranks."""
+
+import json
+import math
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from nsp.data.synth import synthesize
+from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step
+from nsp.stages.rl import RLSettings, group_advantages
+from tests.conftest import run_nsp
+
+
+def test_sde_step_log_prob_is_the_gaussian_density():
+    g = torch.Generator().manual_seed(0)
+    x, v = torch.randn(4, 12, 6, generator=g), torch.randn(4, 12, 6, generator=g)
+    for t, t_next in ((1.0, 0.9), (0.6, 0.45), (0.1, 0.0)):
+        sample, log_prob, mean = sde_step(x, v, t, t_next, 0.7, 0.95, torch.Generator().manual_seed(1))
+        std = sde_std(torch.tensor(t), torch.tensor(t_next), 0.7, 0.95)
+        expected = torch.distributions.Normal(mean, std).log_prob(sample).flatten(1).mean(1)
+        torch.testing.assert_close(log_prob, expected, rtol=1e-6, atol=1e-6)
+        # Scoring a given sample gives the same number (what the policy update does).
+        _, again, _ = sde_step(x, v, t, t_next, 0.7, 0.95, sample=sample)
+        assert torch.equal(again, log_prob)
+
+
+def test_vanishing_noise_is_the_euler_step_and_the_sde_keeps_the_marginals():
+    x, v = torch.randn(2, 8, 3), torch.randn(2, 8, 3)
+    sample, _, _ = sde_step(x, v, 0.5, 0.4, 1e-8, 0.95, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(sample, x + v * (0.4 - 0.5), rtol=1e-5, atol=1e-6)
+    # Exact velocity of a point mass x0: from x_t = (1-t) x0 + t n, SDE steps stay on the bridge to x0 in expectation.
+    x0, n = torch.randn(20000, 1), torch.randn(20000, 1)
+    t, t_next = 0.6, 0.5
+    xt = (1 - t) * x0 + t * n
+    # The true velocity field of this Gaussian mixture at x_t is E[n - x0 | x_t]; with x0 ~ N(0,1) it is linear:
+    var = (1 - t) ** 2 + t**2
+    velocity = xt * (t - (1 - t)) / var
+    stepped, _, _ = sde_step(xt, velocity, t, t_next, 0.7, 0.95, torch.Generator().manual_seed(3))
+    expected_var = (1 - t_next) ** 2 + t_next**2
+    assert abs(stepped.var().item() - expected_var) < 0.03
+
+
+def test_gaussian_log_prob_is_per_element_mean():
+    mean, std = torch.zeros(1, 5), torch.tensor(2.0)
+    sample = torch.ones(1, 5)
+    expected = -1 / 8 - math.log(2.0) - 0.5 * math.log(2 * math.pi)
+    assert gaussian_log_prob(sample, mean, std).item() == pytest.approx(expected)
+
+
+# ---- rollouts on a real tiny model ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rl_stage(tmp_path_factory):
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+    from nsp.stages.config import load_train_config
+    from nsp.stages.rl import RLStage
+
+    data = tmp_path_factory.mktemp("rl") / "synth"
+    synthesize(data, {"train": 6, "val": 2, "test": 0}, seed=9, workers=1, progress=False)
+    cfg = load_train_config("stages/configs/rl_tiny.yaml", [f"data.path={data}", "model.overrides=[]",
+                                                             "rl.group_size=4", "rl.sampling_steps=4",
+                                                             "rl.train_steps=2", "rl.contexts=1"])
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny"))
+    model.set_trainable("rl")
+    return RLStage(cfg, model), data
+
+
+def test_rollout_with_a_fixed_seed_is_reproducible(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    context = stage._context(pair)
+    a = stage.sample(context, 3, seed=42)
+    b = stage.sample(context, 3, seed=42)
+    c = stage.sample(context, 3, seed=43)
+    assert np.array_equal(a[0], b[0]) and all(torch.equal(x, y) for x, y in zip(a[2], b[2]))
+    assert not np.array_equal(a[0], c[0])
+    assert a[0].shape == (3, 9, 64, 64, 3) and len(a[2]) == 4 and a[3][-1] == 0.0
+
+
+def test_first_policy_update_has_ratio_exactly_one(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    units = stage.rollout_units([pair], seed=5)
+    assert len(units) == 2  # one context x two trained denoising steps
+    for unit in units:
+        loss, metrics = stage.objective(unit)
+        assert metrics["ratio"] == 1.0 and metrics["clip_fraction"] == 0.0
+        loss.backward()  # gradients reach the trainable parts
+    assert stage.model.context_encoder.queries.grad is not None
+
+
+def _advantage_worker(rank: int, world: int, port: int, rewards: list[float], out: str):
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    settings = RLSettings(group_size=len(rewards), keep_best=2, keep_worst=1)
+    n = len(rewards) // world
+    adv, group = group_advantages(torch.tensor(rewards[rank * n:(rank + 1) * n]), settings, rank, world)
+    with open(f"{out}.{rank}", "w") as f:
+        json.dump({"adv": adv.tolist(), "group": group.tolist()}, f)
+    torch.distributed.destroy_process_group()
+
+
+def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
+    rewards = [0.1, 0.9, 0.4, 0.4, 0.0, 0.7]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = str(tmp_path / "adv")
+    mp.spawn(_advantage_worker, args=(2, port, rewards, out), nprocs=2, join=True)
+    parts = [json.load(open(f"{out}.{r}")) for r in range(2)]
+    gathered = parts[0]["adv"] + parts[1]["adv"]
+    single, _ = group_advantages(torch.tensor(rewards), RLSettings(group_size=6, keep_best=2, keep_worst=1), 0, 1)
+    assert parts[0]["group"] == pytest.approx(rewards) and parts[1]["group"] == pytest.approx(rewards)
+    assert gathered == pytest.approx(single.tolist(), abs=1e-6)
+    r = torch.tensor(rewards)
+    z = ((r - r.mean()) / (r.std() + 1e-4)).tolist()
+    assert gathered[1] == pytest.approx(z[1]) and gathered[0] == pytest.approx(0.0)  # middle of the group: none
+    assert gathered[4] == pytest.approx(z[4])  # the worst keeps its (negative) advantage
+
+
+def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
+    from nsp.data.synth import synthesize as synth
+
+    data = tmp_path / "synth"
+    synth(data, {"train": 6, "val": 2, "test": 0}, seed=1, workers=1, progress=False)
+    init = tmp_path / "init"
+    assert run_nsp("init", "--preset", "tiny", "--out", init).returncode == 0
+    out = tmp_path / "rl"
+    r = run_nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", data, "--init", init, "--out", out,
+                "model.overrides=[]", "rl.group_size=4", "rl.sampling_steps=4", "rl.train_steps=2", "rl.contexts=1",
+                "rl.val_contexts=2", "run.val_every=2", "phases=[{name: grpo, steps: 2, trainable: [connector]}]",
+                "rl.kl_beta=0.01")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [row for row in rows if "ratio" in row]
+    assert len(steps) == 2 and steps[0]["ratio"] == 1.0
+    assert {"reward_mean", "reward_std", "pass_rate", "clip_fraction", "kl"} <= set(steps[0])
+    assert any("val_pass_rate" in row for row in rows)
+    assert (out / "curves.png").is_file() and (out / "final" / "nsp_config.json").is_file()
