@@ -45,7 +45,8 @@ class RLSettings(BaseModel):
     kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
     advantage_clip: float = Field(5.0, gt=0)
     context_text: bool = True  # give the context caption with the clip
-    rewards: dict[str, float] = {"oracle": 1.0}
+    rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
+    reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
     val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
 
 
@@ -116,7 +117,7 @@ class RLStage(Stage):
         if not cfg.data.path:
             raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
         self.local = self.s.group_size // world_size
-        self.reward = build_reward(self.s.rewards, model)
+        self.reward = build_reward(self.s.rewards, model, **self.s.reward_options)
         reference = None
         if self.s.kl_beta > 0:  # the starting model, frozen (the VLM is shared, never copied)
             vlm = model.context_encoder.vlm

@@ -53,7 +53,7 @@ class Combined:
 
 def build_reward(spec: dict[str, float], model=None, **options) -> Combined:
     from nsp.errors import NSPError
-    from nsp.rewards import oracle, reference  # noqa: F401  (registration)
+    from nsp.rewards import http, judge, oracle, reference  # noqa: F401  (registration)
 
     parts = {}
     for name, weight in spec.items():
