@@ -111,7 +111,7 @@ def test_config_errors_fail_before_any_work(data, tmp_path):
     cases = [
         (["optim.lrr=1"], "optim.lrr: unknown key"),
         (["data.batch_size=big"], "data.batch_size"),
-        (["phases=[{name: a, steps: 1, trainable: [vlm]}]"], "phases"),
+        (["phases=[{name: a, steps: 1, trainable: [vlm]}]"], "the vlm is trained only by the vlm stage"),
         (["model.overrides=[generator.num_frames=10]"], "8k+1"),
     ]
     for extra, message in cases:
