@@ -1,7 +1,7 @@
 """`nsp demo`: compose the tiny model and predict a next scene for a generated sample clip.
 
-The training stages have not landed yet, so the model is untrained and its prediction is noise; this shows the
-whole path (clip -> VLM + queries -> connector -> LTX DiT -> VAE -> mp4) runs end to end."""
+The demo does not run the training stages yet, so the model is untrained and its prediction is noise; this shows
+the whole path (clip -> VLM + queries -> connector -> LTX DiT -> VAE -> mp4) runs end to end."""
 
 from __future__ import annotations
 
@@ -43,5 +43,6 @@ def run(args) -> int:
     print(f"nsp demo: context clip      {summary['context']}")
     print(f"nsp demo: predicted scene   {summary['prediction']}  ({steps} steps, {seconds:.2f}s)")
     print(f"nsp demo: side by side      {summary['side_by_side']}")
-    print("nsp demo: the model is UNTRAINED (training stages have not landed yet): the prediction is noise.")
+    print("nsp demo: the model is UNTRAINED (the demo does not train yet; to train, see README > Training): "
+          "the prediction is noise.")
     return 0

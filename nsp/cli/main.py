@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs)",
                        description="Compose the tiny model and predict the next scene of a generated sample clip. "
-                                   "Until training lands the model is UNTRAINED: the prediction is noise.")
+                                   "It does not train yet: the model is UNTRAINED and the prediction is noise.")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
     p.add_argument("--quick", action="store_true", help="fewer denoising steps")
     p.set_defaults(module="nsp.cli.demo")
