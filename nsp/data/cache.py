@@ -10,7 +10,7 @@ The manifest records which VAE and VLM input format produced it; a mismatching c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ def cache_signature(model) -> dict:
     """What the cached tensors depend on: the VAE's config and the VLM's input format."""
     vae = {k: v for k, v in dict(model.generator.vae.config).items() if not k.startswith("_")}
     spec = model.context_encoder.spec
-    return {"vae": json.loads(json.dumps(vae, default=list)), "vision": spec.__dict__ | {},
+    return {"vae": json.loads(json.dumps(vae, default=list)), "vision": json.loads(json.dumps(asdict(spec))),
             "video_sampling": model.config.vlm.video.model_dump(), "max_tokens": model.config.vlm.max_tokens}
 
 
