@@ -54,12 +54,11 @@ class NSPPipeline:
                  num_frames: int | None = None, height: int | None = None, width: int | None = None,
                  num_videos: int = 1, seed: int | None = None, generator: torch.Generator | None = None,
                  progress: bool = True) -> NSPPipelineOutput:
-        model, gen, cfg = self.model, self.model.generator, self.model.config
+        model, cfg = self.model, self.model.config
         steps = num_inference_steps or cfg.sampling.steps
         guidance = cfg.sampling.guidance if guidance_scale is None else guidance_scale
         num_frames, height, width = (num_frames or cfg.generator.num_frames, height or cfg.generator.height,
                                      width or cfg.generator.width)
-        fps = cfg.generator.fps
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
         if steps < 2:

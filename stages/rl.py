@@ -153,13 +153,9 @@ class RLStage(Stage):
         self.stream = PairStream(self.cfg.data.path, "train", seed=self.cfg.run.seed, shuffle=True,
                                  shuffle_buffer=self.cfg.data.shuffle_buffer, repeat=True, skip=skip)
         pairs = iter(self.stream)
-        rollout = 0
         while True:
             contexts = [next(pairs) for _ in range(self.s.contexts)]
-            seed = int(rng.integers(2**31))
-            units = self.rollout_units(contexts, seed)
-            rollout += 1
-            yield from units
+            yield from self.rollout_units(contexts, seed=int(rng.integers(2**31)))
 
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()

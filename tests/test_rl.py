@@ -3,7 +3,6 @@ advantages computed over all ranks."""
 
 import json
 import math
-import os
 import socket
 
 import numpy as np

@@ -31,10 +31,9 @@ def sheet(rows: list[list[np.ndarray]], frames_per_clip: int = 5, gap: int = 4) 
             parts.append(np.concatenate(list(frames[idx]), axis=1))
             parts.append(np.full((frames.shape[1], gap, 3), 255, np.uint8))
         out.append(np.concatenate(parts[:-1], axis=1))
-    rows = out
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    return np.concatenate(rows, axis=0)
+    width = max(r.shape[1] for r in out)
+    out = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in out]
+    return np.concatenate(out, axis=0)
 
 
 def inspect(root: str | Path, out_png: str | Path | None = None, count: int = 8, split: str | None = None) -> dict:

@@ -6,8 +6,6 @@ is LTXPipeline's own, reused rather than copied, so LTX-trained weights see exac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
 from diffusers.pipelines.ltx.pipeline_ltx import LTXPipeline
