@@ -76,8 +76,9 @@ class NSPPipeline:
     @torch.no_grad()
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,
                  num_inference_steps: int, guidance_scale: float, generator: torch.Generator,
-                 progress: bool = False) -> NSPPipelineOutput:
-        """Steps 2-4 from a ready condition (B, N, C): one video per row."""
+                 latents: torch.Tensor | None = None, progress: bool = False) -> NSPPipelineOutput:
+        """Steps 2-4 from a ready condition (B, N, C): one video per row. `latents` (B, C, f, h, w): the starting
+        noise, e.g. drawn per row with its own seed so that a row's video does not depend on its batch."""
         model, gen, cfg = self.model, self.model.generator, self.model.config
         steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
         num_videos = condition.shape[0]
@@ -85,7 +86,11 @@ class NSPPipeline:
         # 2. Start from noise in LTX's latent layout.
         grid = gen.latent_grid(num_frames, height, width)
         shape = (num_videos, gen.transformer.config.in_channels, *grid)
-        latents = gen.pack(torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device))
+        if latents is None:
+            latents = torch.randn(shape, generator=generator, dtype=torch.float32)
+        elif tuple(latents.shape) != shape:
+            raise ValueError(f"latents: expected shape {shape}, got {tuple(latents.shape)}")
+        latents = gen.pack(latents.to(self.device))
 
         # 3. Euler steps along the flow, with classifier-free guidance.
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],

@@ -59,3 +59,28 @@ def plot_metrics(metrics_jsonl: Path, out_png: Path) -> Path | None:
         sheet.paste(p, (0, i * p.height))
     sheet.save(out_png)
     return out_png
+
+
+def bar_plot(bars: dict[str, tuple[float, float, float]], title: str, size=(640, 360)) -> Image.Image:
+    """Horizontal bars in [0, 1], one per name: (value, ci_low, ci_high), the interval drawn as a whisker."""
+    w, h = size
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    left, top, right = 170, 30, w - 60
+    draw.text((10, 8), title, fill=(0, 0, 0))
+    step = (h - top - 20) / max(1, len(bars))
+    x = lambda v: left + max(0.0, min(1.0, v)) * (right - left)  # noqa: E731
+    for i, (name, (value, lo, hi)) in enumerate(bars.items()):
+        y0 = top + i * step + 4
+        y1 = y0 + step - 8
+        draw.text((10, (y0 + y1) / 2 - 6), name, fill=(0, 0, 0))
+        draw.rectangle((left, y0, x(value), y1), fill=COLORS[i % len(COLORS)])
+        if not (np.isnan(lo) or np.isnan(hi)):
+            mid = (y0 + y1) / 2
+            draw.line((x(lo), mid, x(hi), mid), fill=(0, 0, 0), width=2)
+            draw.line((x(lo), y0 + 3, x(lo), y1 - 3), fill=(0, 0, 0), width=2)
+            draw.line((x(hi), y0 + 3, x(hi), y1 - 3), fill=(0, 0, 0), width=2)
+        draw.text((x(max(value, hi if not np.isnan(hi) else value)) + 6, (y0 + y1) / 2 - 6), f"{value:.2f}",
+                  fill=(0, 0, 0))
+    draw.line((left, top, left, h - 20), fill=(0, 0, 0))
+    return img

@@ -124,6 +124,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (e.g. optim.lr=3e-4)")
     p.set_defaults(module="nsp.cli.train")
 
+    p = sub.add_parser("eval", help="the NSP benchmark: predict every context of a split and measure it",
+                       description="Predict the next scene for every context of a split (fixed seeds, K samples per "
+                                   "context, batched) and report scene consistency (pass rate and score by the "
+                                   "reward, with bootstrap intervals), fidelity to the real next scene (PSNR, SSIM), "
+                                   "continuity with the context, diversity and speed/memory. Writes report.json, "
+                                   "REPORT.md, contact_sheet.png and pass_rates.png into --out.")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory")
+    p.add_argument("--data", required=True, help="dataset directory (`nsp data synth` or `nsp data build`)")
+    p.add_argument("--out", required=True, help="directory for the report files")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--reward", default=None, help="scene-consistency reward: oracle (synthetic data, the default "
+                                                  "there) or judge (the local VLM, the default elsewhere)")
+    p.add_argument("--samples", type=int, default=1, help="K predictions per context (default 1; 2+ gives diversity)")
+    p.add_argument("--limit", type=int, help="only the first N contexts of the split")
+    p.add_argument("--baselines", action="store_true", help="also copy-last-frame, no-context, shuffled-context and "
+                                                            "real-next-scene")
+    p.add_argument("--text", action="store_true", help="also give the samples' context captions")
+    p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's sampling.steps)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance (default: the checkpoint's)")
+    p.add_argument("--batch-size", type=int, default=16, help="clips denoised together (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
+    p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(module="nsp.cli.eval")
+
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs)",
                        description="Compose the tiny model and predict the next scene of a generated sample clip. "
                                    "It does not train yet: the model is UNTRAINED and the prediction is noise.")

@@ -1,9 +1,8 @@
 """`reference`: likeness to the real next scene plus continuity with the context.
 
-Likeness is measured on the frozen VLM's own visual features (its vision tower, mean-pooled per clip, cosine
-similarity): the space in which the model understands scenes, insensitive to pixel noise and small shifts, and
-available wherever the model is. Continuity compares the context's last frame with the prediction's first on 32x32
-grey thumbnails (a cut there is what a next scene must not look like)."""
+Likeness is the cosine similarity of the frozen VLM's own visual features (nsp/understanding/features.py): the
+space in which the model understands scenes. Continuity compares the context's last frame with the prediction's
+first on 32x32 grey thumbnails (a cut there is what a next scene must not look like)."""
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from PIL import Image
 
 from nsp.errors import NSPError
 from nsp.rewards import Candidate, Scores, register
+from nsp.understanding.features import clip_features
 
 LIKENESS_WEIGHT = 0.7
 
@@ -22,17 +22,8 @@ class ReferenceReward:
             raise NSPError("reward reference needs the model (its VLM's vision tower)")
         self.model = model
 
-    @torch.no_grad()
     def features(self, frames: np.ndarray) -> torch.Tensor:
-        from nsp.video.qwen_input import prepare_video
-
-        enc, cfg = self.model.context_encoder, self.model.config.vlm
-        fps = self.model.config.generator.fps
-        video = prepare_video(frames, fps, cfg.video, enc.spec, cfg.max_tokens)
-        vlm = enc.vlm.model
-        out = vlm.get_video_features(video.pixel_values_videos.to(enc.queries.device),
-                                     video.video_grid_thw[None].to(enc.queries.device))
-        return torch.cat(out.pooler_output).float().mean(0)
+        return clip_features(self.model, frames)
 
     def __call__(self, candidates: list[Candidate]) -> Scores:
         values = []

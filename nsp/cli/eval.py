@@ -1,0 +1,47 @@
+"""`nsp eval`: the NSP benchmark on one checkpoint and one dataset split (see nsp/evaluation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nsp.errors import NSPError
+
+
+def run(args) -> int:
+    for name in ("samples", "batch_size"):
+        if getattr(args, name) < 1:
+            raise NSPError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise NSPError(f"--limit {args.limit}: must be at least 1")
+    if args.steps is not None and args.steps < 2:
+        raise NSPError(f"--steps {args.steps}: must be at least 2")
+
+    from nsp.cli.common import pick_device
+    from nsp.data.shards import read_manifest
+    from nsp.model import read_checkpoint_meta
+
+    manifest = read_manifest(args.data)  # bad inputs fail here, before any model is loaded
+    read_checkpoint_meta(args.checkpoint)
+    reward = args.reward or ("oracle" if manifest.get("kind") == "synthetic" else "judge")
+
+    from nsp.evaluation.report import write_report
+    from nsp.evaluation.run import EvalSettings, evaluate
+    from nsp.pipeline import NSPPipeline
+
+    settings = EvalSettings(split=args.split, reward=reward, samples=args.samples, limit=args.limit,
+                            steps=args.steps, guidance=args.guidance, text=args.text, baselines=args.baselines,
+                            batch_size=args.batch_size, seed=args.seed)
+    pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device))
+    report, examples = evaluate(pipe, args.data, settings)
+    report = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": str(Path(args.data).resolve()), **report}
+    paths = write_report(report, examples, args.out)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        m = report["methods"]["model"]
+        lo, hi = m["pass_rate_ci"]
+        print(f"{reward} pass rate {m['pass_rate']:.3f} [{lo:.2f}, {hi:.2f}], score {m['score']:.3f}, "
+              f"PSNR {m['psnr']:.2f}, SSIM {m['ssim']:.3f} on {report['contexts']} contexts")
+        print(f"wrote {paths['markdown']}, {paths['json']}, {paths['contact_sheet']}, {paths['plot']}")
+    return 0

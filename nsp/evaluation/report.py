@@ -1,0 +1,73 @@
+"""The benchmark's files: report.json (machine-readable), REPORT.md (a table a person reads at a glance), a contact
+sheet (context | prediction | real next scene) and a pass-rate plot with confidence intervals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nsp.data.inspect import sheet
+from nsp.files import atomic_path
+from nsp.plots import bar_plot
+
+NAMES = {"model": "model", "no_context": "no context (prompt only)", "shuffled_context": "shuffled context",
+         "copy_last_frame": "copy last frame", "real_next_scene": "real next scene"}
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+
+
+def ci(pair) -> str:
+    return f"[{fmt(pair[0], 2)}, {fmt(pair[1], 2)}]"
+
+
+def methods_table(methods: dict[str, dict], first_column: str = "method") -> list[str]:
+    lines = [f"| {first_column} | pass rate | 95% CI | score | 95% CI | PSNR | SSIM | continuity SSIM | diversity |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, m in methods.items():
+        lines.append(f"| {NAMES.get(name, name)} | {fmt(m['pass_rate'])} | {ci(m['pass_rate_ci'])} | "
+                     f"{fmt(m['score'])} | {ci(m['score_ci'])} | {fmt(m['psnr'], 2)} | {fmt(m['ssim'])} | "
+                     f"{fmt(m['continuity_ssim'])} | {fmt(m['diversity'])} |")
+    return lines
+
+
+def markdown(report: dict, title: str = "NSP benchmark") -> str:
+    s, e = report["settings"], report["efficiency"]
+    lines = [f"# {title}", "",
+             f"Checkpoint `{report.get('checkpoint', '?')}` on `{report.get('data', '?')}` ({s['split']} split, "
+             f"{report['contexts']} contexts × {s['samples']} sample(s), reward `{report['reward']}`, "
+             f"{s['steps']} denoising steps, guidance {s['guidance']}).",
+             "", "Pass rate and score: scene consistency by the reward; PSNR / SSIM: fidelity to the real next scene; "
+             "continuity: the context's last frame vs the prediction's first; diversity: mean pairwise 1 − SSIM of "
+             "the samples of one context. Intervals: 95% percentile bootstrap.", ""]
+    lines += methods_table(report["methods"])
+    fd = report["methods"]["model"].get("fd_vlm")
+    lines += ["", f"Fréchet distance of the predictions to the real next scenes in the VLM's visual-feature space "
+                  f"(fd_vlm): {fmt(fd)}.",
+              f"Efficiency: {e['seconds_per_clip']:.3f} s per clip (batch {e['batch_size']}, {e['device']}); "
+              f"peak memory {e['peak_memory_gb']:.2f} GB ({e['memory']}).", ""]
+    for name, why in report.get("skipped", {}).items():
+        lines.append(f"Skipped: {name} — {why}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, examples: list[tuple], out: str | Path, title: str = "NSP benchmark") -> dict:
+    """Write the four files into `out`; returns their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "markdown": out / "REPORT.md", "contact_sheet": out / "contact_sheet.png",
+             "plot": out / "pass_rates.png"}
+    with atomic_path(paths["contact_sheet"]) as tmp:
+        Image.fromarray(sheet([list(row) for row in examples])).save(tmp)
+    bars = {NAMES.get(k, k): (m["pass_rate"], *m["pass_rate_ci"]) for k, m in report["methods"].items()}
+    with atomic_path(paths["plot"]) as tmp:
+        bar_plot(bars, f"{report['reward']} pass rate (95% CI)").save(tmp)
+    with atomic_path(paths["markdown"]) as tmp:
+        tmp.write_text(markdown(report, title))
+    with atomic_path(paths["json"]) as tmp:  # last: its presence means the evaluation finished
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    return {k: str(v) for k, v in paths.items()}

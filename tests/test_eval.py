@@ -1,0 +1,123 @@
+"""The NSP benchmark: every metric on inputs with known answers, the evaluation loop and its report files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nsp.evaluation import metrics
+from tests.conftest import random_frames, run_nsp
+
+
+def test_psnr_and_ssim_on_known_inputs():
+    a = random_frames(3, 32, 32, seed=1)
+    assert metrics.psnr(a, a) == 100.0
+    assert metrics.ssim(a, a) == pytest.approx(1.0)
+    b = np.clip(a.astype(int) + 10, 0, 255).astype(np.uint8)
+    mse = np.mean((a.astype(float) - b) ** 2)
+    assert metrics.psnr(a, b) == pytest.approx(10 * np.log10(255**2 / mse))
+    # Structure destroyed (independent noise) scores far lower than a small brightness change.
+    assert metrics.ssim(a, random_frames(3, 32, 32, seed=2)) < 0.1 < 0.9 < metrics.ssim(a, b)
+
+
+def test_fidelity_resizes_and_retimes_the_reference():
+    flat = np.full((9, 64, 64, 3), 120, np.uint8)
+    out = metrics.fidelity(flat, np.full((5, 32, 48, 3), 120, np.uint8))
+    assert out == {"psnr": 100.0, "ssim": pytest.approx(1.0)}
+
+
+def test_continuity_compares_the_last_context_frame_with_the_first_predicted_one():
+    context = random_frames(4, 32, 32, seed=3)
+    continued = np.concatenate([context[-1:], random_frames(3, 32, 32, seed=4)])
+    cut = random_frames(4, 32, 32, seed=5)
+    good, bad = metrics.continuity(context, continued), metrics.continuity(context, cut)
+    assert good["continuity_ssim"] == pytest.approx(1.0) and good["continuity_psnr"] == 100.0
+    assert bad["continuity_ssim"] < 0.1
+
+
+def test_diversity_is_zero_for_identical_samples():
+    a = random_frames(2, 16, 16)
+    assert metrics.diversity([a, a, a]) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.diversity([a, random_frames(2, 16, 16, seed=7)]) > 0.5
+    assert np.isnan(metrics.diversity([a]))
+
+
+def test_bootstrap_interval():
+    assert metrics.bootstrap_ci([1.0] * 20) == (1.0, 1.0)
+    values = np.random.default_rng(0).random(400) < 0.3
+    lo, hi = metrics.bootstrap_ci(values)
+    assert lo < values.mean() < hi and hi - lo < 0.12  # ~ +-1.96 * sqrt(0.21 / 400) = +-0.045
+    assert metrics.bootstrap_ci(values, seed=1) != (lo, hi)  # a real resampling, not a formula
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 4))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    shifted = a + np.array([3.0, 0, 0, 0])  # same covariance: the distance is the squared mean shift
+    assert metrics.frechet_distance(a, shifted) == pytest.approx(9.0, rel=1e-6)
+    scaled = a * 2.0  # covariances 1 vs 4 per dimension: 4 * (1 + 4 - 2 * 2) = 4
+    assert metrics.frechet_distance(a, scaled) == pytest.approx(4 * np.var(a, axis=0, ddof=1).mean(), rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def eval_data(tmp_path_factory):
+    from nsp.data.synth import synthesize
+
+    data = tmp_path_factory.mktemp("eval") / "synth"
+    synthesize(data, {"train": 1, "val": 1, "test": 3}, seed=4, workers=1, progress=False)
+    return data
+
+
+def test_evaluate_is_batch_independent_and_scores_baselines(tiny_model, eval_data):
+    from nsp.evaluation.run import EvalSettings, evaluate, load_pairs, predict
+    from nsp.pipeline import NSPPipeline
+
+    pipe = NSPPipeline(tiny_model)
+    pairs = load_pairs(eval_data, "test", None)
+    contexts = [(None, p.context) for p in pairs]
+    one = predict(pipe, contexts, EvalSettings(samples=2, steps=2, batch_size=1))
+    four = predict(pipe, contexts, EvalSettings(samples=2, steps=2, batch_size=4))
+    assert [len(c) for c in one] == [2, 2, 2]
+    for a, b in zip(one, four):  # sample k of context i is the same video whatever the batching
+        for x, y in zip(a, b):
+            assert np.abs(x.astype(int) - y.astype(int)).max() <= 1
+    assert np.abs(one[0][0].astype(int) - one[0][1].astype(int)).max() > 0  # the K samples differ
+
+    report, examples = evaluate(pipe, eval_data, EvalSettings(samples=2, steps=2, baselines=True), progress=False)
+    m = report["methods"]
+    assert set(m) == {"model", "no_context", "shuffled_context", "copy_last_frame", "real_next_scene"}
+    assert m["real_next_scene"]["pass_rate"] == 1.0 and m["real_next_scene"]["psnr"] == 100.0
+    assert m["model"]["clips"] == 6 and m["copy_last_frame"]["clips"] == 3
+    assert m["model"]["diversity"] > 0 and m["copy_last_frame"]["diversity"] is None
+    assert m["copy_last_frame"]["continuity_ssim"] > 0.99  # it starts exactly where the context ends
+    assert report["settings"]["steps"] == 2 and report["efficiency"]["seconds_per_clip"] > 0
+    assert len(examples) == 3 and examples[0][1].shape == pairs[0].next.frames.shape
+
+
+def test_eval_cli_writes_the_report(tiny_checkpoint, eval_data, tmp_path):
+    out = tmp_path / "report"
+    r = run_nsp("eval", "--checkpoint", tiny_checkpoint, "--data", eval_data, "--out", out, "--steps", "2",
+                "--baselines", "--limit", "2")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["reward"] == "oracle" and report["contexts"] == 2  # synthetic data: the oracle by default
+    md = (out / "REPORT.md").read_text()
+    for row in ("| model |", "| copy last frame |", "| shuffled context |", "| real next scene |", "Skipped: fvd"):
+        assert row in md
+    for png in ("contact_sheet.png", "pass_rates.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "/nonexistent"], "dataset directory not found"),
+    (["--samples", "0"], "--samples 0: must be at least 1"),
+])
+def test_eval_cli_rejects_bad_input(tiny_checkpoint, eval_data, tmp_path, args, message):
+    out = tmp_path / "report"
+    base = {"--checkpoint": str(tiny_checkpoint), "--data": str(eval_data), "--out": str(out)}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    r = run_nsp("eval", *[x for kv in base.items() for x in kv])
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
