@@ -1,48 +1,198 @@
-"""`nsp demo`: compose the tiny model and predict a next scene for a generated sample clip.
+"""`nsp demo`: the whole project on a CPU in one command (what `make demo` runs).
 
-The demo does not run the training stages yet, so the model is untrained and its prediction is noise; this shows
-the whole path (clip -> VLM + queries -> connector -> LTX DiT -> VAE -> mp4) runs end to end."""
+Synthetic data -> latent cache -> stage 1 (T2V) -> stage 2 (SFT) -> stage 3 (RL) -> the NSP benchmark with baselines
+and the stage ablation (pretrain-only, +SFT, +RL, SFT without pretraining) -> a predicted next scene for a held-out
+clip -> REPORT.md. The tiny VAE and VLM pre-steps are not re-run: their shipped weights (nsp/assets, with the
+commands that made them) are used, as a real run uses pretrained LTX and Qwen weights.
+
+Every step leaves its result in the run directory and is skipped when run again; an interrupted training stage
+resumes from its last checkpoint. The plan's numbers can be changed as key=value (e.g. `nsp demo sft_steps=3000`)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from nsp.errors import NSPError
+from nsp.evaluation.ablation import ABLATION
+
+TINY_ASSETS = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]
+
+
+@dataclass
+class DemoPlan:
+    train: int = 4000  # synthetic training pairs
+    val: int = 200
+    test: int = 200
+    t2v_image_steps: int = 100  # stage 1, phase 1: images, queries + connector
+    t2v_steps: int = 1200  # stage 1, phase 2: images + videos, + DiT
+    sft_steps: int = 2000
+    rl_steps: int = 60
+    scratch_sft_steps: int = 2000  # the ablation: SFT without pretraining
+    eval_contexts: int = 200
+    eval_steps: int = 20
+    seed: int = 0
+
+
+QUICK = DemoPlan(train=1000, val=64, test=64, t2v_image_steps=30, t2v_steps=300, sft_steps=400, rl_steps=10,
+                 scratch_sft_steps=400, eval_contexts=64, eval_steps=10)
+
+
+def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
+    from nsp.config import parse_overrides
+
+    plan = asdict(QUICK if quick else DemoPlan())
+    names = {f.name for f in fields(DemoPlan)}
+    for key, value in parse_overrides(overrides).items():
+        if key not in names:
+            raise NSPError(f"{key}={value}: unknown demo setting (choose from {', '.join(sorted(names))})")
+        if not isinstance(value, int) or value < (0 if key in ("rl_steps", "scratch_sft_steps", "seed") else 1):
+            raise NSPError(f"{key}={value}: expected a positive whole number")
+        plan[key] = value
+    return DemoPlan(**plan)
+
+
+def nsp(*args) -> None:
+    """One step as its own `nsp` process (its own progress bar with ETA); a failure stops the demo."""
+    cmd = [sys.executable, "-m", "nsp.cli.main", *map(str, args)]
+    if subprocess.run(cmd).returncode != 0:
+        raise NSPError(f"step failed: nsp {' '.join(map(str, args))}")
+
+
+def phases(*items: tuple[str, int, str, float]) -> str:
+    return "phases=[" + ", ".join(f"{{name: {n}, steps: {s}, trainable: [{t}], images: {i}}}"
+                                  for n, s, t, i in items if s > 0) + "]"
+
+
+class Demo:
+    def __init__(self, out: Path, plan: DemoPlan):
+        self.out, self.plan, self.timings = out, plan, {}
+        self.steps = [("data", self.data), ("init", self.init), ("cache", self.cache), ("t2v", self.t2v),
+                      ("sft", self.sft), ("rl", self.rl), ("sft_scratch", self.sft_scratch), ("eval", self.evaluate),
+                      ("predict", self.predict)]
+
+    def run(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        plan_file = self.out / "plan.json"
+        if plan_file.is_file() and json.loads(plan_file.read_text()) != asdict(self.plan):
+            raise NSPError(f"--out {self.out}: holds a demo run with another plan (see {plan_file}); "
+                           "use another --out or delete it")
+        plan_file.write_text(json.dumps(asdict(self.plan), indent=2) + "\n")
+        timings_file = self.out / "timings.json"
+        self.timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
+        for i, (name, step) in enumerate(self.steps, 1):
+            done = self.out / f".done-{name}"
+            if done.is_file():
+                print(f"nsp demo [{i}/{len(self.steps)}] {name}: done earlier, skipped")
+                continue
+            print(f"nsp demo [{i}/{len(self.steps)}] {name}", flush=True)
+            start = time.perf_counter()
+            step()
+            self.timings[name] = round(time.perf_counter() - start, 1)
+            timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
+            done.touch()
+        self.write_report()
+
+    # ---- the steps ------------------------------------------------------------------------------------------------
+    def data(self):
+        p = self.plan
+        nsp("data", "synth", "--out", self.out / "data", "--train", p.train, "--val", p.val, "--test", p.test,
+            "--seed", p.seed, "--force")
+
+    def init(self):
+        nsp("init", "--preset", "tiny", "--out", self.out / "init", "--seed", self.plan.seed, "--force",
+            *TINY_ASSETS)
+
+    def cache(self):
+        shutil.rmtree(self.out / "latents", ignore_errors=True)
+        nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
+            self.out / "latents")
+
+    def train(self, stage: str, name: str, init: Path | None, *overrides: str) -> None:
+        args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
+                "--resume", f"run.seed={self.plan.seed}", *overrides]
+        if stage == "rl":
+            args += ["--data", self.out / "data"]
+        else:
+            args += [f"data.cache={self.out / 'latents'}"]
+        nsp(*args, *(["--init", init] if init else []))
+
+    def t2v(self):
+        p = self.plan
+        self.train("t2v", "t2v", None, phases(("images", p.t2v_image_steps, "queries, connector", 1.0),
+                                              ("mixed", p.t2v_steps, "queries, connector, transformer", 0.3)))
+
+    def sft(self):
+        self.train("sft", "sft", self.out / "t2v" / "final",
+                   phases(("pairs", self.plan.sft_steps, "queries, connector, transformer", 0.0)))
+
+    def rl(self):
+        if self.plan.rl_steps:
+            self.train("rl", "rl", self.out / "sft" / "final",
+                       phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)))
+        else:
+            shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
+
+    def sft_scratch(self):
+        if self.plan.scratch_sft_steps:
+            self.train("sft", "sft_scratch", self.out / "init",
+                       phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer", 0.0)))
+
+    def evaluate(self):
+        p = self.plan
+        for label, run in ABLATION.items():
+            if run == "sft_scratch" and not p.scratch_sft_steps:
+                continue
+            args = ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
+                    self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed]
+            nsp(*args, *(["--baselines"] if run == "rl" else []))
+
+    def predict(self):
+        import numpy as np
+        from PIL import Image
+
+        from nsp.data.inspect import sheet
+        from nsp.evaluation.run import load_pairs
+        from nsp.video.io import write_video
+
+        final = self.out / "final"
+        if final.is_symlink() or final.exists():
+            final.unlink() if final.is_symlink() else shutil.rmtree(final)
+        final.symlink_to(Path("rl") / "final", target_is_directory=True)  # the default checkpoint of predict/serve
+        pair = load_pairs(self.out / "data", "test", 1)[0]
+        example = self.out / "example"
+        example.mkdir(exist_ok=True)
+        write_video(example / "context.mp4", pair.context.frames, pair.context.fps)
+        write_video(example / "real_next.mp4", pair.next.frames, pair.next.fps)
+        nsp("predict", example / "context.mp4", "--checkpoint", final, "--out", example / "predicted_next.mp4",
+            "--steps", self.plan.eval_steps, "--seed", self.plan.seed)
+        from nsp.video.io import read_video
+
+        predicted = read_video(example / "predicted_next.mp4").frames
+        Image.fromarray(sheet([[pair.context.frames, predicted, pair.next.frames]], frames_per_clip=9)).save(
+            example / "side_by_side.png")
+        # Context | prediction | real next scene, frame by frame.
+        write_video(example / "side_by_side.mp4", np.concatenate([pair.context.frames, predicted, pair.next.frames],
+                                                                 axis=2), pair.next.fps)
+
+    # ---- the report -----------------------------------------------------------------------------------------------
+    def write_report(self) -> None:
+        from nsp.evaluation.ablation import demo_report
+
+        summary, markdown = demo_report(self.out, self.plan, self.timings)
+        (self.out / "demo_report.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (self.out / "REPORT.md").write_text(markdown)
+        print(markdown)
+        print(f"nsp demo: wrote {self.out / 'REPORT.md'}; predict your own clip with "
+              f"`nsp predict CLIP.mp4 --checkpoint {self.out / 'final'} --out next.mp4`")
 
 
 def run(args) -> int:
-    import numpy as np
-    import torch
-
-    from nsp.config import preset_config
-    from nsp.model import NSPModel
-    from nsp.pipeline import NSPPipeline
-    from nsp.video.io import write_video
-    from nsp.video.sample import moving_ball_clip
-
-    out = Path(args.out)
-    config = preset_config("tiny")
-    g = config.generator
-    print("nsp demo: composing the tiny model (random weights: UNTRAINED, the prediction will be noise)")
-    torch.manual_seed(0)
-    model = NSPModel.from_config(config)
-    checkpoint = model.save_pretrained(out / "untrained")
-    clip = moving_ball_clip(g.num_frames, g.height, g.width, g.fps, seed=0)
-    write_video(out / "context.mp4", clip.frames, clip.fps)
-    start = time.perf_counter()
-    steps = 4 if args.quick else config.sampling.steps
-    result = NSPPipeline(model)(clip, "a ball rolls to the right", num_inference_steps=steps, seed=0)
-    seconds = time.perf_counter() - start
-    write_video(out / "next_scene.mp4", result.frames[0], result.fps)
-    side = np.concatenate([clip.frames, result.frames[0]], axis=2)
-    write_video(out / "side_by_side.mp4", side, result.fps)
-    summary = {"trained": False, "checkpoint": str(checkpoint), "context": str(out / "context.mp4"),
-               "prediction": str(out / "next_scene.mp4"), "side_by_side": str(out / "side_by_side.mp4"),
-               "steps": steps, "seconds": round(seconds, 3), "frames": int(result.frames.shape[1])}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"nsp demo: context clip      {summary['context']}")
-    print(f"nsp demo: predicted scene   {summary['prediction']}  ({steps} steps, {seconds:.2f}s)")
-    print(f"nsp demo: side by side      {summary['side_by_side']}")
-    print("nsp demo: the model is UNTRAINED (the demo does not train yet; to train, see README > Training): "
-          "the prediction is noise.")
+    plan = make_plan(args.quick, getattr(args, "overrides", []))
+    Demo(Path(args.out), plan).run()
     return 0
