@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -23,9 +24,10 @@ from nsp.connectors import build_connector
 from nsp.errors import NSPError
 from nsp.files import atomic_path, resolve_local
 from nsp.generation import flow
-from nsp.generation.ltx import LTXGenerator, build_generator
+from nsp.generation.ltx import LTXGenerator, build_generator, frames_to_video
 from nsp.understanding.context import ContextBatch, ContextEncoder
 from nsp.understanding.vlm import build_vlm
+from nsp.video.frames import last_frames, resize_frames
 from nsp.video.io import Clip
 from nsp.video.qwen_input import prepare_video
 
@@ -96,26 +98,45 @@ class NSPModel(nn.Module):
     def null(self, batch_size: int) -> torch.Tensor:
         return self.null_condition.unsqueeze(0).expand(batch_size, -1, -1)
 
+    def encode_history(self, clips: list[Clip | None]) -> torch.Tensor | None:
+        """The clean history the DiT sees (generator.history_frames > 0): each context clip fitted to the
+        generator's size and frame count, VAE-encoded, its last latent frames packed; zeros for rows without a clip."""
+        g = self.config.generator
+        if not g.history_frames or all(c is None for c in clips):
+            return None
+        gen = self.generator
+        device = self.context_encoder.queries.device
+        blank = np.zeros((g.num_frames, g.height, g.width, 3), np.uint8)
+        frames = np.stack([blank if c is None else last_frames(resize_frames(c.frames, g.height, g.width),
+                                                                g.num_frames) for c in clips])
+        latents = gen.encode_latents(frames_to_video(frames).to(device), sample=False)
+        history = gen.history_tokens(latents, g.history_frames)
+        missing = torch.tensor([c is None for c in clips], device=device)
+        return torch.where(missing[:, None, None], torch.zeros_like(history), history)
+
     def forward(self, context: ContextBatch, latents: torch.Tensor, grid: tuple[int, int, int], fps: float,
-                drop: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The training loss: context -> condition (the null condition where `drop`) -> flow matching on `latents`.
+                drop: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                history: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loss: context -> condition (the null condition where `drop`) -> flow matching on `latents`
+        (after the clean `history` tokens, where given).
 
         Everything a training step touches runs inside this forward, so DeepSpeed's hooks (ZeRO-3) see it."""
         condition = self.condition(context)
         if drop is not None:  # always through torch.where: every rank must give the null condition a gradient
             null = self.null(len(condition)).to(condition.dtype)
             condition = torch.where(drop.to(condition.device)[:, None, None], null, condition)
-        return self.flow_matching_loss(condition, latents, fps, grid, generator)
+        return self.flow_matching_loss(condition, latents, fps, grid, generator, history)
 
     def flow_matching_loss(self, condition: torch.Tensor, latents: torch.Tensor, fps: float,
-                           grid: tuple[int, int, int], generator: torch.Generator | None = None) -> torch.Tensor:
-        """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition."""
+                           grid: tuple[int, int, int], generator: torch.Generator | None = None,
+                           history: torch.Tensor | None = None) -> torch.Tensor:
+        """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition (history: no loss)."""
         # Random draws come from `generator` on its own device (the CPU), so runs replay exactly on any device.
         sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator)
         noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype)
         sigma, noise = sigma.to(latents.device), noise.to(latents.device)
         noisy = flow.add_noise(latents, noise, sigma)
-        velocity = self.generator.velocity(noisy, sigma, condition, grid, fps)
+        velocity = self.generator.velocity(noisy, sigma, condition, grid, fps, history=history)
         return flow.flow_matching_loss(velocity, latents, noise)
 
     # ---- trainable sets -----------------------------------------------------------------------------------------

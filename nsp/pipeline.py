@@ -70,15 +70,19 @@ class NSPPipeline:
         clip = read_video(video) if isinstance(video, (str, Path)) else video
         batch = model.prepare_context([text], [clip]).to(self.device)
         condition = model.condition(batch).repeat(num_videos, 1, 1)
+        history = model.encode_history([clip])  # None unless the model sees clean context frames
         return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
-                             guidance_scale=guidance, generator=generator, progress=progress)
+                             guidance_scale=guidance, generator=generator, progress=progress,
+                             history=None if history is None else history.repeat(num_videos, 1, 1))
 
     @torch.no_grad()
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,
                  num_inference_steps: int, guidance_scale: float, generator: torch.Generator,
-                 latents: torch.Tensor | None = None, progress: bool = False) -> NSPPipelineOutput:
+                 latents: torch.Tensor | None = None, history: torch.Tensor | None = None,
+                 progress: bool = False) -> NSPPipelineOutput:
         """Steps 2-4 from a ready condition (B, N, C): one video per row. `latents` (B, C, f, h, w): the starting
-        noise, e.g. drawn per row with its own seed so that a row's video does not depend on its batch."""
+        noise, e.g. drawn per row with its own seed so that a row's video does not depend on its batch. `history`
+        (B, S_h, C): clean context latent tokens before the clip (`NSPModel.encode_history`)."""
         model, gen, cfg = self.model, self.model.generator, self.model.config
         steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
         num_videos = condition.shape[0]
@@ -97,7 +101,7 @@ class NSPPipeline:
                                     gen.scheduler.config), device=self.device)
         for t in progress_bar(gen.scheduler.timesteps, progress, "denoising"):
             sigma = t / gen.scheduler.config.num_train_timesteps
-            velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps)
+            velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history)
             latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
 
         # 4. Decode to frames.

@@ -25,6 +25,7 @@ class FlowBatch:
     drop: torch.Tensor  # (B,) bool: train these rows with the null condition
     examples: list[Example]
     target: str  # which latents are generated: "next", "context" or "image"
+    history: torch.Tensor | None = None  # clean context latent tokens before the clip (generator.history_frames)
 
 
 class FlowStage(Stage):
@@ -40,7 +41,17 @@ class FlowStage(Stage):
             torch.zeros(len(examples), dtype=torch.bool)
         fps = float(examples[0].meta.get("fps", model.config.generator.fps))
         return FlowBatch(context, model.generator.pack(latents), tuple(latents.shape[2:]), fps, drop, examples,
-                         target)
+                         target, self.history(examples, videos, target))
+
+    def history(self, examples, videos, target: str) -> torch.Tensor | None:
+        """The last latent frames of each given context clip (zeros where a row's clip is not given)."""
+        k = self.model.config.generator.history_frames
+        if not k or target != "next" or all(v is None for v in videos):
+            return None
+        gen = self.model.generator
+        rows = [e.latents["context"][:, -k:] if v is not None else torch.zeros_like(e.latents["context"][:, -k:])
+                for e, v in zip(examples, videos)]
+        return gen.pack(torch.stack(rows).to(self.model.context_encoder.queries.device))
 
     def train_batches(self, phase, rng: np.random.Generator, skip: int):
         self.stream, examples = example_stream(self.cfg.data, self.model, "train", shuffle=True,
@@ -62,7 +73,7 @@ class FlowStage(Stage):
         return out
 
     def loss(self, engine, batch: FlowBatch, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
-        loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator)
+        loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator, batch.history)
         return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()
@@ -82,7 +93,8 @@ class FlowStage(Stage):
         out = NSPPipeline(model).generate(condition, num_frames=frames, height=h * gen.spatial_ratio,
                                           width=w * gen.spatial_ratio, num_inference_steps=self.cfg.run.sample_steps,
                                           guidance_scale=model.config.sampling.guidance,
-                                          generator=torch.Generator().manual_seed(VAL_SEED))
+                                          generator=torch.Generator().manual_seed(VAL_SEED),
+                                          history=None if batch.history is None else batch.history[:n])
         real = video_to_frames(gen.decode(batch.latents[:n], batch.grid))
         rows = []
         for i, e in enumerate(batch.examples[:n]):

@@ -65,6 +65,7 @@ class Unit:
     grid: tuple[int, int, int]
     fps: float
     metrics: dict
+    history: torch.Tensor | None = None  # (g, S_h, C): clean context tokens (generator.history_frames)
 
 
 class GRPOObjective(nn.Module):
@@ -78,7 +79,8 @@ class GRPOObjective(nn.Module):
         model, s = self.model, self.s
         g = unit.x.shape[0]
         condition = model.condition(unit.context).expand(g, -1, -1)
-        v = guided_velocity(model.generator, unit.x, unit.t, condition, model.null(g), s.guidance, unit.grid, unit.fps)
+        v = guided_velocity(model.generator, unit.x, unit.t, condition, model.null(g), s.guidance, unit.grid, unit.fps,
+                            unit.history)
         _, log_prob, mean = sde_step(unit.x, v, unit.t, unit.t_next, s.noise_level, unit.t_cap, sample=unit.x_next)
         ratio = torch.exp(log_prob - unit.old_log_prob)
         adv = unit.advantage
@@ -90,7 +92,7 @@ class GRPOObjective(nn.Module):
                 ref = self.reference
                 ref_cond = ref.condition(unit.context).expand(g, -1, -1)
                 ref_v = guided_velocity(ref.generator, unit.x, unit.t, ref_cond, ref.null(g), s.guidance,
-                                        unit.grid, unit.fps)
+                                        unit.grid, unit.fps, unit.history)
                 _, _, ref_mean = sde_step(unit.x, ref_v, unit.t, unit.t_next, s.noise_level, unit.t_cap,
                                           sample=unit.x_next)
             std2 = (s.noise_level**2) * max(unit.t, 1e-6) * (unit.t - unit.t_next)  # the step's variance scale
@@ -159,7 +161,8 @@ class RLStage(Stage):
 
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None):
+    def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None,
+               history: torch.Tensor | None = None):
         """`count` candidates for one context with the SDE sampler: (frames, trajectory, t values, t_cap, grid, fps)."""
         model, gen, s = self.model, self.model.generator, self.s
         g = model.config.generator
@@ -176,7 +179,8 @@ class RLStage(Stage):
         t_cap = ts[1]
         states, log_probs = [x], []
         for t, t_next in zip(ts, ts[1:]):
-            v = guided_velocity(gen, x, t, condition, null, s.guidance, grid, g.fps)
+            v = guided_velocity(gen, x, t, condition, null, s.guidance, grid, g.fps,
+                                None if history is None else history.expand(count, -1, -1))
             x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
             states.append(x)
             log_probs.append(log_prob)
@@ -188,9 +192,9 @@ class RLStage(Stage):
         trained = np.linspace(0, s.sampling_steps - 1, self._train_step_count()).round().astype(int)
         units = []
         for c, pair in enumerate(pairs):
-            context = self._context(pair)
+            context, history = self._context(pair), self.model.encode_history([pair.context])
             frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
-                context, self.local, seed + 1000 * c + 7919 * self.rank)
+                context, self.local, seed + 1000 * c + 7919 * self.rank, history=history)
             candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
             scores, _ = self.reward(candidates)
             passed = scores.passed
@@ -200,7 +204,8 @@ class RLStage(Stage):
                 metrics["pass_rate"] = float(self.gather(torch.tensor(passed, dtype=torch.float32)).mean())
             for k in trained:
                 units.append(Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device),
-                                  ts[k], ts[k + 1], t_cap, grid, fps, metrics))
+                                  ts[k], ts[k + 1], t_cap, grid, fps, metrics,
+                                  None if history is None else history.expand(self.local, -1, -1)))
         return units
 
     def gather(self, local: torch.Tensor) -> torch.Tensor:
@@ -229,7 +234,8 @@ class RLStage(Stage):
     def val_metrics(self, pairs) -> dict:
         values, passed = [], []
         for i, pair in enumerate(pairs):
-            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=1e-6)[0]
+            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=1e-6,
+                                 history=self.model.encode_history([pair.context]))[0]
             scores, _ = self.reward([Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta)])
             values.append(float(scores.values[0]))
             if scores.passed is not None:

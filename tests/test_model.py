@@ -116,3 +116,37 @@ def test_missing_weight_directories_are_clear_errors(tmp_path):
         NSPModel.from_config(preset_config("tiny", [f"generator.path={tmp_path}"]))
     with pytest.raises(NSPError, match="not an NSP checkpoint"):
         NSPModel.from_pretrained(tmp_path)
+
+
+def test_clean_history_conditions_the_dit(clip):
+    """generator.history_frames: the context's last latent frames go in clean before the noisy clip (Video-GPT)."""
+    from nsp.video.io import Clip
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.history_frames=1"]))
+    gen = model.generator
+    grid = gen.latent_grid(9, 64, 64)
+    small = Clip(clip.frames[:5, ::2, ::2], clip.fps)  # another size and length: fitted to the generator's
+    history = model.encode_history([clip, None, small])
+    channels = gen.transformer.config.in_channels
+    assert history.shape == (3, grid[1] * grid[2], channels)
+    assert torch.all(history[1] == 0) and history[0].abs().sum() > 0 and history[2].abs().sum() > 0
+
+    tokens = torch.randn(2, grid[0] * grid[1] * grid[2], channels)
+    condition = torch.randn(2, 16, gen.caption_channels)
+    with torch.no_grad():
+        plain = gen.velocity(tokens, 0.5, condition, grid, 8.0)
+        seen = gen.velocity(tokens, 0.5, condition, grid, 8.0, history=history[:2])
+        swapped = gen.velocity(tokens, 0.5, condition, grid, 8.0, history=history[:2].flip(0))
+    assert seen.shape == tokens.shape  # only the clip's velocity comes back
+    assert not torch.allclose(seen, plain, atol=1e-4)  # the history is seen
+    assert not torch.allclose(seen[0], swapped[0], atol=1e-4)  # and which history matters
+
+    # The training loss runs through it and gradients reach the DiT; the no-history model is unchanged.
+    model.set_trainable("sft")
+    batch = model.prepare_context([None], [clip])
+    latents = gen.encode(torch.zeros(1, 3, 9, 64, 64))
+    loss = model(batch, latents, grid, 8.0, history=history[:1])
+    loss.backward()
+    assert torch.isfinite(loss) and gen.transformer.proj_in.weight.grad.abs().sum() > 0
+    assert NSPModel.from_config(preset_config("tiny")).encode_history([clip]) is None

@@ -53,8 +53,8 @@ def test_gaussian_log_prob_is_per_element_mean():
 
 
 # ---- rollouts on a real tiny model ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def rl_stage(tmp_path_factory):
+@pytest.fixture(scope="module", params=[0, 1], ids=["queries-only", "clean-history"])
+def rl_stage(tmp_path_factory, request):
     from nsp.config import preset_config
     from nsp.model import NSPModel
     from nsp.stages.config import load_train_config
@@ -66,7 +66,7 @@ def rl_stage(tmp_path_factory):
                                                              "rl.group_size=4", "rl.sampling_steps=4",
                                                              "rl.train_steps=2", "rl.contexts=1"])
     torch.manual_seed(0)
-    model = NSPModel.from_config(preset_config("tiny"))
+    model = NSPModel.from_config(preset_config("tiny", [f"generator.history_frames={request.param}"]))
     model.set_trainable("rl")
     return RLStage(cfg, model), data
 

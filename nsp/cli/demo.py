@@ -30,17 +30,21 @@ class DemoPlan:
     val: int = 200
     test: int = 200
     t2v_image_steps: int = 100  # stage 1, phase 1: images, queries + connector
-    t2v_steps: int = 1200  # stage 1, phase 2: images + videos, + DiT
-    sft_steps: int = 2000
-    rl_steps: int = 60
-    scratch_sft_steps: int = 2000  # the ablation: SFT without pretraining
+    t2v_steps: int = 1000  # stage 1, phase 2: images + videos, + DiT
+    sft_steps: int = 1800
+    rl_steps: int = 40
+    scratch_sft_steps: int = 1800  # the ablation: SFT without pretraining
     eval_contexts: int = 200
     eval_steps: int = 20
+    history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
     seed: int = 0
 
 
-QUICK = DemoPlan(train=1000, val=64, test=64, t2v_image_steps=30, t2v_steps=300, sft_steps=400, rl_steps=10,
+QUICK = DemoPlan(train=1000, val=64, test=64, t2v_image_steps=30, t2v_steps=300, sft_steps=400, rl_steps=8,
                  scratch_sft_steps=400, eval_contexts=64, eval_steps=10)
+
+
+ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "seed")
 
 
 def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
@@ -51,7 +55,7 @@ def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
     for key, value in parse_overrides(overrides).items():
         if key not in names:
             raise NSPError(f"{key}={value}: unknown demo setting (choose from {', '.join(sorted(names))})")
-        if not isinstance(value, int) or value < (0 if key in ("rl_steps", "scratch_sft_steps", "seed") else 1):
+        if not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
             raise NSPError(f"{key}={value}: expected a positive whole number")
         plan[key] = value
     return DemoPlan(**plan)
@@ -127,8 +131,12 @@ class Demo:
         self.train("t2v", "t2v", None, phases(("images", p.t2v_image_steps, "queries, connector", 1.0),
                                               ("mixed", p.t2v_steps, "queries, connector, transformer", 0.3)))
 
+    def sft_model(self) -> str:
+        """SFT starts the model's NSP life: whether its DiT also sees clean context frames is decided here."""
+        return "model.overrides=[" + ", ".join([*TINY_ASSETS, f"generator.history_frames={self.plan.history_frames}"]) + "]"
+
     def sft(self):
-        self.train("sft", "sft", self.out / "t2v" / "final",
+        self.train("sft", "sft", self.out / "t2v" / "final", self.sft_model(),
                    phases(("pairs", self.plan.sft_steps, "queries, connector, transformer", 0.0)))
 
     def rl(self):
@@ -140,7 +148,7 @@ class Demo:
 
     def sft_scratch(self):
         if self.plan.scratch_sft_steps:
-            self.train("sft", "sft_scratch", self.out / "init",
+            self.train("sft", "sft_scratch", self.out / "init", self.sft_model(),
                        phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer", 0.0)))
 
     def evaluate(self):

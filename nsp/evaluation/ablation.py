@@ -61,6 +61,10 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
              f"(T2V {plan.t2v_image_steps}+{plan.t2v_steps} steps, SFT {plan.sft_steps}, RL {plan.rl_steps}; "
              f"{plan.train} training pairs), then evaluated on {final['contexts']} held-out test contexts "
              f"({s['steps']} denoising steps, guidance {s['guidance']}, reward `{final['reward']}`).", "",
+             (f"From SFT on, the DiT sees the context's last {plan.history_frames} latent frame(s) clean before the "
+              "noisy next scene (`generator.history_frames`, Video-GPT's clean history) as well as the VLM queries; "
+              "the pretrain-only checkpoint has no history (T2V has no context clip)." if plan.history_frames else
+              "The context reaches the DiT only through the VLM queries (the paper's design)."), "",
              "![context | prediction | real next scene](example/side_by_side.png)", "",
              "`example/`: a held-out context clip, the predicted next scene and the real one (mp4), side by side.",
              "", "## Goals", "", "| goal | met | measured |", "|---|---|---|"]

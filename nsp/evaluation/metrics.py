@@ -7,14 +7,8 @@ context differ. Rates get percentile-bootstrap confidence intervals so that two 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
-
-def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(T, h, w, 3) uint8 -> (T, height, width, 3), bilinear; unchanged if already that size."""
-    if frames.shape[1:3] == (height, width):
-        return frames
-    return np.stack([np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR)) for f in frames])
+from nsp.video.frames import resize_frames
 
 
 def match_length(frames: np.ndarray, length: int) -> np.ndarray:

@@ -19,6 +19,7 @@ import torch
 from nsp.evaluation import metrics
 from nsp.rewards import Candidate, build_reward
 from nsp.understanding.features import clip_features
+from nsp.video.frames import resize_frames
 
 GENERATED = ("model", "no_context", "shuffled_context")  # methods that run the model
 BASELINES = ("copy_last_frame", "no_context", "shuffled_context", "real_next_scene")
@@ -69,11 +70,14 @@ def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, pr
         with torch.no_grad():
             batch = model.prepare_context([contexts[i][0] for i in rows], [contexts[i][1] for i in rows])
             conditions = dict(zip(rows, model.condition(batch.to(pipe.device))))
+            history = model.encode_history([contexts[i][1] for i in rows])
         condition = torch.stack([conditions[i] for i, _ in chunk])
+        if history is not None:
+            history = torch.stack([dict(zip(rows, history))[i] for i, _ in chunk])
         noise = torch.stack([start_noise(pipe, i * s.samples + k, s.seed) for i, k in chunk])
         result = pipe.generate(condition, num_frames=g.num_frames, height=g.height, width=g.width,
                                num_inference_steps=steps, guidance_scale=guidance,
-                               generator=torch.Generator().manual_seed(s.seed), latents=noise)
+                               generator=torch.Generator().manual_seed(s.seed), latents=noise, history=history)
         for (i, _), frames in zip(chunk, result.frames):
             out[i].append(frames)
         if progress is not None:
@@ -82,7 +86,7 @@ def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, pr
 
 
 def copy_last_frame(context: np.ndarray, like: np.ndarray) -> np.ndarray:
-    last = metrics.resize_frames(context[-1:], *like.shape[1:3])
+    last = resize_frames(context[-1:], *like.shape[1:3])
     return np.repeat(last, len(like), axis=0)
 
 
