@@ -1,6 +1,6 @@
 """The demo's numbers (issue: the NSP benchmark and the one-command demo) and, from the same run, RL's effect.
 
-Runs `nsp demo` with its default plan (about 20 minutes on 2 CPU cores) in a temporary directory, or reads a finished
+Runs `nsp demo` with its default plan (about 23 minutes on 2 CPU cores) in a temporary directory, or reads a finished
 demo run given as NSP_BENCH_DEMO=DIR, and records:
     demo_pass_rate_tiny   the final model's oracle pass rate on the held-out test split (goal 0.9), with the stage
                           ablation, the baselines and the goal checks alongside
