@@ -73,7 +73,8 @@ def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, pr
             history = model.encode_history([contexts[i][1] for i in rows])
         condition = torch.stack([conditions[i] for i, _ in chunk])
         if history is not None:
-            history = torch.stack([dict(zip(rows, history))[i] for i, _ in chunk])
+            by_row = dict(zip(rows, history))
+            history = torch.stack([by_row[i] for i, _ in chunk])
         noise = torch.stack([start_noise(pipe, i * s.samples + k, s.seed) for i, k in chunk])
         result = pipe.generate(condition, num_frames=g.num_frames, height=g.height, width=g.width,
                                num_inference_steps=steps, guidance_scale=guidance,
