@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from nsp.errors import NSPError
-from nsp.evaluation.ablation import ABLATION
+from nsp.evaluation.ablation import ABLATION, demo_report
 
 TINY_ASSETS = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]
 
@@ -153,7 +153,7 @@ class Demo:
 
     def evaluate(self):
         p = self.plan
-        for label, run in ABLATION.items():
+        for run in ABLATION.values():
             if run == "sft_scratch" and not p.scratch_sft_steps:
                 continue
             args = ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
@@ -166,7 +166,7 @@ class Demo:
 
         from nsp.data.inspect import sheet
         from nsp.evaluation.run import load_pairs
-        from nsp.video.io import write_video
+        from nsp.video.io import read_video, write_video
 
         final = self.out / "final"
         if final.is_symlink() or final.exists():
@@ -179,8 +179,6 @@ class Demo:
         write_video(example / "real_next.mp4", pair.next.frames, pair.next.fps)
         nsp("predict", example / "context.mp4", "--checkpoint", final, "--out", example / "predicted_next.mp4",
             "--steps", self.plan.eval_steps, "--seed", self.plan.seed)
-        from nsp.video.io import read_video
-
         predicted = read_video(example / "predicted_next.mp4").frames
         Image.fromarray(sheet([[pair.context.frames, predicted, pair.next.frames]], frames_per_clip=9)).save(
             example / "side_by_side.png")
@@ -190,8 +188,6 @@ class Demo:
 
     # ---- the report -----------------------------------------------------------------------------------------------
     def write_report(self) -> None:
-        from nsp.evaluation.ablation import demo_report
-
         summary, markdown = demo_report(self.out, self.plan, self.timings)
         (self.out / "demo_report.json").write_text(json.dumps(summary, indent=2) + "\n")
         (self.out / "REPORT.md").write_text(markdown)

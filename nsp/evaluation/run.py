@@ -22,7 +22,6 @@ from nsp.understanding.features import clip_features
 from nsp.video.frames import resize_frames
 
 GENERATED = ("model", "no_context", "shuffled_context")  # methods that run the model
-BASELINES = ("copy_last_frame", "no_context", "shuffled_context", "real_next_scene")
 
 
 @dataclass
