@@ -44,6 +44,9 @@ class RLSettings(BaseModel):
     clip_range: float = Field(1e-3, gt=0)  # ratio clip (log-probs are per-element means: ratios stay near 1)
     kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
     advantage_clip: float = Field(5.0, gt=0)
+    # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
+    # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
+    min_group_std: float = Field(0.0, ge=0)
     context_text: bool = True  # give the context caption with the clip
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
@@ -264,6 +267,8 @@ def group_advantages(local_rewards: torch.Tensor, s: RLSettings, rank: int, worl
     keep_best / keep_worst, the middle of the group gets none."""
     group = gather_group(local_rewards, world_size)
     adv = ((group - group.mean()) / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
+    if group.std() < s.min_group_std:
+        adv = torch.zeros_like(adv)
     if s.keep_best or s.keep_worst:
         order = torch.argsort(group, stable=True)
         keep = torch.zeros_like(group, dtype=torch.bool)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nsp.evaluation.ablation import goals
+from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
 
 MINIMAL = ["train=24", "val=4", "test=6", "t2v_image_steps=2", "t2v_steps=3", "sft_steps=3", "rl_steps=1",
@@ -22,6 +22,8 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert [g["met"] for g in summary["goals"]].count(True) <= 3 and len(summary["goals"]) == 3
     report = (out / "REPORT.md").read_text()
     assert "## Goals" in report and "| SFT without pretraining |" in report and "| copy last frame |" in report
+    assert set(summary["paired"]) == {"+SFT vs pretrain-only", "+RL vs +SFT", "SFT without pretraining vs +SFT"}
+    assert "Pass rate by scene family" in report
     for name in ("context.mp4", "predicted_next.mp4", "real_next.mp4", "side_by_side.mp4", "side_by_side.png"):
         assert (out / "example" / name).stat().st_size > 0
     assert (out / "final").resolve() == (out / "rl" / "final").resolve()
@@ -60,3 +62,14 @@ def test_goals_are_judged_from_the_reports(rates, baseline_ci, expected):
     reports = {"pretrain-only": _report(rates[0], (0, 1)), "+SFT": _report(rates[1], (0, 1)),
                "+RL": _report(rates[2], final_ci, base)}
     assert [ok for _, ok, _ in goals(reports)] == expected
+
+
+def test_paired_gains_compare_the_same_clips():
+    def report(passed, keys=("a", "b", "c", "d")):
+        return {"per_clip": {"keys": list(keys), "passed": passed}}
+
+    gains = paired_gains({"pretrain-only": report([0, 0, 0, 0]), "+SFT": report([1, 1, 0, 1]),
+                          "+RL": report([1, 1, 1, 1]), "SFT without pretraining": report([1, 1, 0, 1], "wxyz")})
+    assert gains["+SFT vs pretrain-only"]["pass_rate_change"] == 0.75
+    assert gains["+RL vs +SFT"]["pass_rate_change"] == 0.25 and gains["+RL vs +SFT"]["ci"][0] == 0.0
+    assert "SFT without pretraining vs +SFT" not in gains  # other contexts: no pairing possible

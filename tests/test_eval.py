@@ -50,6 +50,18 @@ def test_bootstrap_interval():
     assert metrics.bootstrap_ci(values, seed=1) != (lo, hi)  # a real resampling, not a formula
 
 
+def test_paired_difference():
+    before, after = np.array([0, 1, 0, 1, 0, 0] * 5, float), np.array([1, 1, 0, 1, 1, 0] * 5, float)
+    d, lo, hi = metrics.paired_difference(before, after)
+    assert d == pytest.approx(2 / 6) and 0 < lo < d < hi
+    assert metrics.paired_difference(before, before) == (0.0, 0.0, 0.0)  # same clips: no change, zero width
+    # Pairing is what narrows it: the same rates as independent samples give a wider interval.
+    unpaired = np.subtract(*metrics.bootstrap_ci(after)[::-1]) + np.subtract(*metrics.bootstrap_ci(before)[::-1])
+    assert hi - lo < unpaired
+    with pytest.raises(ValueError, match="equal shapes"):
+        metrics.paired_difference(before, after[:-1])
+
+
 def test_frechet_distance():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(500, 4))
@@ -93,6 +105,12 @@ def test_evaluate_is_batch_independent_and_scores_baselines(tiny_model, eval_dat
     assert m["copy_last_frame"]["continuity_ssim"] > 0.99  # it starts exactly where the context ends
     assert report["settings"]["steps"] == 2 and report["efficiency"]["seconds_per_clip"] > 0
     assert len(examples) == 3 and examples[0][1].shape == pairs[0].next.frames.shape
+    families = [p.meta["family"] for p in pairs]
+    assert set(m["real_next_scene"]["by_family"]) == set(families)
+    assert all(v == 1.0 for v in m["real_next_scene"]["by_family"].values())
+    per_clip = report["per_clip"]  # context-major, K samples each: what a paired comparison of checkpoints needs
+    assert per_clip["keys"] == [p.key for p in pairs] and len(per_clip["passed"]) == 6
+    assert np.mean(per_clip["passed"]) == m["model"]["pass_rate"]
 
 
 def test_eval_cli_writes_the_report(tiny_checkpoint, eval_data, tmp_path):

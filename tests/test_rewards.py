@@ -31,6 +31,11 @@ def test_oracle_reward_prefers_the_real_next_scene(candidates):
     bad, _ = reward(wrong)
     assert good.passed.all() and not bad.passed.any()
     assert (good.values > bad.values).all()
+    both = build_reward({"oracle": 1.0}, oracle={"mode": "pass"})
+    np.testing.assert_allclose(both(real)[0].values, (good.values + 1) / 2)  # passing adds a step of 1/2
+    np.testing.assert_allclose(both(wrong)[0].values, bad.values / 2)
+    with pytest.raises(NSPError, match="mode 'pas' is not one of dense, pass"):
+        build_reward({"oracle": 1.0}, oracle={"mode": "pas"})
 
 
 def test_judge_and_reference_run_on_the_model_and_combine(candidates, tiny_model):

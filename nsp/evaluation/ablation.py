@@ -10,11 +10,13 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from nsp.evaluation.metrics import paired_difference
 from nsp.evaluation.report import ci, fmt, methods_table
 
 GOAL_PASS_RATE = 0.9
 ABLATION = {"pretrain-only": "t2v", "+SFT": "sft", "+RL": "rl", "SFT without pretraining": "sft_scratch"}
 FINAL = "rl"
+STEPS = [("+SFT", "pretrain-only"), ("+RL", "+SFT"), ("SFT without pretraining", "+SFT")]  # (after, before)
 
 
 def load_reports(out: Path) -> dict[str, dict]:
@@ -44,6 +46,18 @@ def goals(reports: dict[str, dict]) -> list[tuple[str, bool, str]]:
     return out
 
 
+def paired_gains(reports: dict[str, dict]) -> dict[str, dict]:
+    """What each stage changed, clip by clip: every checkpoint was evaluated on the same contexts from the same
+    starting noise, so the paired difference of pass rates has a much tighter interval than two separate rates."""
+    out = {}
+    for after, before in STEPS:
+        a, b = (reports.get(k, {}).get("per_clip") for k in (before, after))
+        if a and b and a["keys"] == b["keys"] and len(a["passed"]) == len(b["passed"]):
+            d, lo, hi = paired_difference(a["passed"], b["passed"])
+            out[f"{after} vs {before}"] = {"pass_rate_change": d, "ci": [lo, hi]}
+    return out
+
+
 def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     reports = load_reports(out)
     if "+RL" not in reports:
@@ -52,6 +66,7 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     met = goals(reports)
     summary = {"plan": asdict(plan), "timings_s": timings, "total_minutes": round(sum(timings.values()) / 60, 1),
                "ablation": {k: r["methods"]["model"] for k, r in reports.items()},
+               "paired": paired_gains(reports),
                "baselines": {k: v for k, v in final["methods"].items() if k != "model"},
                "goals": [{"goal": g, "met": ok, "measured": m} for g, ok, m in met],
                "efficiency": final["efficiency"]}
@@ -71,6 +86,17 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     lines += [f"| {g} | {'yes' if ok else 'no'} | {m} |" for g, ok, m in met]
     lines += ["", "## Stage ablation (the model, each checkpoint)", ""]
     lines += methods_table({k: r["methods"]["model"] for k, r in reports.items()}, "checkpoint")
+    if summary["paired"]:
+        lines += ["", "Pass-rate change, clip by clip (same contexts, same starting noise; 95% paired bootstrap; an "
+                      "interval that excludes 0 is a real change):", ""]
+        lines += [f"- {k}: {v['pass_rate_change']:+.3f} {ci(v['ci'])}" for k, v in summary["paired"].items()]
+    families = {k: r["methods"]["model"].get("by_family") for k, r in reports.items()}
+    if any(families.values()):
+        names = sorted({f for fam in families.values() if fam for f in fam})
+        lines += ["", "Pass rate by scene family:", "", "| checkpoint | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * len(names)]
+        lines += [f"| {k} | " + " | ".join(fmt((fam or {}).get(n), 2) for n in names) + " |"
+                  for k, fam in families.items()]
     lines += ["", "## Baselines (against the final model)", ""]
     lines += methods_table(final["methods"])
     e = final["efficiency"]

@@ -46,6 +46,10 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
              "the samples of one context. Intervals: 95% percentile bootstrap.", ""]
     lines += methods_table(report["methods"])
     fd = report["methods"]["model"].get("fd_vlm")
+    families = report["methods"]["model"].get("by_family") or {}
+    if families:
+        lines += ["", "Model pass rate by scene family: " + ", ".join(f"{k} {fmt(v, 2)}" for k, v in families.items())
+                  + "."]
     lines += ["", f"Fréchet distance of the predictions to the real next scenes in the VLM's visual-feature space "
                   f"(fd_vlm): {fmt(fd)}.",
               f"Efficiency: {e['seconds_per_clip']:.3f} s per clip (batch {e['batch_size']}, {e['device']}); "

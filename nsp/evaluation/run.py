@@ -96,8 +96,9 @@ def peak_memory_gb(device: torch.device) -> tuple[float, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "process resident memory (peak, CPU)"
 
 
-def summarise(rows: list[dict]) -> dict:
-    """Per-clip rows -> means, with bootstrap intervals on the pass rate and the score."""
+def summarise(rows: list[dict], families: list[str | None]) -> dict:
+    """Per-clip rows -> means, with bootstrap intervals on the pass rate and the score, and the pass rate per scene
+    family where the samples name one (the synthetic world's: which kinds of event the model gets wrong)."""
     out = {"clips": len(rows)}
     for key in rows[0]:
         values = np.array([r[key] for r in rows], dtype=np.float64)
@@ -105,6 +106,8 @@ def summarise(rows: list[dict]) -> dict:
         if key in ("passed", "score"):
             out[f"{key}_ci"] = list(metrics.bootstrap_ci(values))
     out["pass_rate"], out["pass_rate_ci"] = out.pop("passed"), out.pop("passed_ci")
+    named = sorted({f for f in families if f is not None})
+    out["by_family"] = {f: float(np.mean([r["passed"] for r, g in zip(rows, families) if g == f])) for f in named}
     return out
 
 
@@ -141,15 +144,19 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
 
     methods = {}
     for method, clips in predictions.items():
-        rows, diversity = [], []
+        rows, diversity, families = [], [], []
         for pair, samples in zip(pairs, clips):
             scores, _ = reward([Candidate(c, pair.context.frames, pair.next.frames, pair.meta) for c in samples])
             passed = scores.passed if scores.passed is not None else scores.values >= 0.5
             for clip, value, ok in zip(samples, scores.values, passed):
                 rows.append({"passed": float(ok), "score": float(value), **metrics.fidelity(clip, pair.next.frames),
                              **metrics.continuity(pair.context.frames, clip)})
+                families.append(pair.meta.get("family"))
             diversity.append(metrics.diversity(samples))
-        methods[method] = summarise(rows)
+        methods[method] = summarise(rows, families)
+        if method == "model":  # per clip, in context-major order: lets two checkpoints be compared pair by pair
+            per_clip = {"keys": [p.key for p in pairs], "passed": [r["passed"] for r in rows],
+                        "score": [r["score"] for r in rows]}
         methods[method]["diversity"] = None if s.samples < 2 or method not in GENERATED else float(np.mean(diversity))
 
     # Learned-feature metric: Fréchet distance in the model's own VLM visual-feature space (predicted vs real).
@@ -166,6 +173,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "contexts": len(pairs),
         "reward": s.reward,
         "methods": methods,
+        "per_clip": per_clip,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
         "skipped": {"fvd": "FVD needs I3D weights, which nsp does not ship or download; fd_vlm (Fréchet distance "

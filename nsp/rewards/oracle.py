@@ -1,4 +1,8 @@
-"""`oracle`: the synthetic world's judge (nsp/data/oracle.py), dense score and pass/fail."""
+"""`oracle`: the synthetic world's judge (nsp/data/oracle.py), dense score and pass/fail.
+
+`mode: dense` rewards the score alone (how close every ball and lamp is to where the scene's rule puts them);
+`mode: pass` adds the pass/fail the evaluation counts, so that within a group the candidates that pass stand apart
+from those that nearly do (the score alone differs by a few hundredths between them)."""
 
 import numpy as np
 
@@ -7,11 +11,15 @@ from nsp.data.world import Scene
 from nsp.errors import NSPError
 from nsp.rewards import Candidate, Scores, register
 
+MODES = ("dense", "pass")
+
 
 @register("oracle")
 class OracleReward:
-    def __init__(self, model=None):
-        pass
+    def __init__(self, model=None, mode: str = "dense"):
+        if mode not in MODES:
+            raise NSPError(f"reward oracle: mode {mode!r} is not one of {', '.join(MODES)}")
+        self.mode = mode
 
     def __call__(self, candidates: list[Candidate]) -> Scores:
         scores, passed = [], []
@@ -21,4 +29,7 @@ class OracleReward:
             j = judge(Scene.from_json(c.meta["scene"]), c.generated)
             scores.append(j.score)
             passed.append(j.passed)
-        return Scores(np.array(scores), np.array(passed))
+        scores, passed = np.array(scores), np.array(passed)
+        if self.mode == "pass":
+            scores = (scores + passed) / 2
+        return Scores(scores, passed)
