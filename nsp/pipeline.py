@@ -18,6 +18,7 @@ import torch
 from nsp.generation.flow import inference_sigmas, timestep_shift
 from nsp.generation.ltx import guided_velocity, video_to_frames
 from nsp.model import NSPModel
+from nsp.video.frames import fit_context
 from nsp.video.io import Clip, read_video
 
 
@@ -67,13 +68,23 @@ class NSPPipeline:
             raise ValueError("give a context clip, a text, or both")
 
         # 1. Understand the context: VLM + queries -> connector -> the DiT's condition.
-        clip = read_video(video) if isinstance(video, (str, Path)) else video
+        clip = self.fit_context(video)
         batch = model.prepare_context([text], [clip]).to(self.device)
         condition = model.condition(batch).repeat(num_videos, 1, 1)
         history = model.encode_history([clip])  # None unless the model sees clean context frames
         return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
                              guidance_scale=guidance, generator=generator, progress=progress,
                              history=None if history is None else history.repeat(num_videos, 1, 1))
+
+    def fit_context(self, video: str | Path | Clip | None) -> Clip | None:
+        """Any clip (file or decoded) -> a context like the training ones: the model's frame rate and frame count,
+        ending at the clip's last frame, centre-cropped and resized to the model's frame size."""
+        if video is None:
+            return None
+        g = self.model.config.generator
+        if isinstance(video, (str, Path)):  # only the end matters: decode no more than it, at a bounded size
+            video = read_video(video, last_seconds=g.num_frames / g.fps + 1.0, max_side=2 * max(g.height, g.width))
+        return Clip(fit_context(video.frames, video.fps, g.num_frames, g.height, g.width, g.fps), g.fps)
 
     @torch.no_grad()
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,

@@ -161,11 +161,11 @@ class Demo:
             nsp(*args, *(["--baselines"] if run == "rl" else []))
 
     def predict(self):
-        import numpy as np
         from PIL import Image
 
         from nsp.data.inspect import sheet
         from nsp.evaluation.run import load_pairs
+        from nsp.video.frames import side_by_side
         from nsp.video.io import read_video, write_video
 
         final = self.out / "final"
@@ -182,9 +182,8 @@ class Demo:
         predicted = read_video(example / "predicted_next.mp4").frames
         Image.fromarray(sheet([[pair.context.frames, predicted, pair.next.frames]], frames_per_clip=9)).save(
             example / "side_by_side.png")
-        # Context | prediction | real next scene, frame by frame.
-        write_video(example / "side_by_side.mp4", np.concatenate([pair.context.frames, predicted, pair.next.frames],
-                                                                 axis=2), pair.next.fps)
+        write_video(example / "side_by_side.mp4", side_by_side(pair.context.frames, predicted, pair.next.frames),
+                    pair.next.fps)  # context | prediction | real next scene, frame by frame
 
     # ---- the report -----------------------------------------------------------------------------------------------
     def write_report(self) -> None:

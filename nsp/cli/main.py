@@ -40,17 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help=OVERRIDES_HELP)
     p.set_defaults(module="nsp.cli.init")
 
-    p = sub.add_parser("predict", help="predict the next scene of a clip",
-                       description="Generate the next scene after CLIP (mp4, mov, webm, mkv, avi; audio ignored).")
-    p.add_argument("clip", help="the preceding scene, a video file")
+    p = sub.add_parser("predict", help="predict the next scene of a clip (or of every clip in a directory)",
+                       description="Generate the next scene after CLIP (mp4, mov, webm, mkv, avi; any size, frame "
+                                   "rate and length; audio ignored). The clip's end is fitted to the model as its "
+                                   "training contexts were: the model's frame rate, its last frames, a centre crop "
+                                   "to the model's aspect ratio (no letterbox). Given a directory, predicts every "
+                                   "video in it into the --out directory, keeping predictions already there.")
+    p.add_argument("clip", help="the preceding scene: a video file, or a directory of them")
     p.add_argument("--text", help="optional description added to the context")
-    p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's final checkpoint)")
-    p.add_argument("--out", required=True, help="output video (.mp4, .mov, .mkv or .avi)")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's, runs/demo/final, or "
+                                        "$NSP_CHECKPOINT)")
+    p.add_argument("--out", required=True, help="output video (.mp4, .mov, .mkv or .avi), or a directory when CLIP "
+                                                "is one")
     p.add_argument("--scenes", type=int, default=1, help="roll out N scenes, each one the next one's context")
+    p.add_argument("--side-by-side", action="store_true", help="write the context (as the model saw it) and the "
+                                                               "prediction next to each other in one video")
     p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's sampling.steps)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: sampling.guidance)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same video")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
     p.set_defaults(module="nsp.cli.predict")
 
     p = sub.add_parser("data", help="datasets: synthetic world, pairs from real videos, inspection, latent cache",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,8 +31,9 @@ class Clip:
         return self.num_frames / self.fps
 
 
-def read_video(path: str | Path) -> Clip:
-    """Decode every frame of the first video stream (audio is ignored)."""
+def read_video(path: str | Path, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
+    """Decode the first video stream (audio is ignored). `last_seconds` keeps only the clip's end and `max_side`
+    shrinks frames while decoding (aspect kept): a long or large upload then never sits in memory whole."""
     path = Path(path)
     if not path.exists():
         raise NSPError(f"{path}: file not found")
@@ -39,7 +41,7 @@ def read_video(path: str | Path) -> Clip:
         raise NSPError(f"{path}: is a directory, expected a video file")
     if path.stat().st_size == 0:
         raise NSPError(f"{path}: empty file (0 bytes)")
-    return _decode(str(path), str(path))
+    return _decode(str(path), str(path), last_seconds, max_side)
 
 
 def decode_video_bytes(data: bytes, name: str) -> Clip:
@@ -49,7 +51,7 @@ def decode_video_bytes(data: bytes, name: str) -> Clip:
     return _decode(io.BytesIO(data), name)
 
 
-def _decode(source, name: str) -> Clip:
+def _decode(source, name: str, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
     try:
         container = av.open(source)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
@@ -61,20 +63,24 @@ def _decode(source, name: str) -> Clip:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 0.0
+        fps = float(rate) if rate else 25.0  # containers without timing (raw streams): the FFmpeg default
         expected = int(stream.frames or 0)
-        frames = []
+        keep = None if last_seconds is None else int(np.ceil(last_seconds * fps)) + 1
+        frames, decoded = deque(maxlen=keep), 0
         try:
             for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
+                size = {}
+                if max_side and max(frame.width, frame.height) > max_side:
+                    scale = max_side / max(frame.width, frame.height)
+                    size = {"width": max(2, round(frame.width * scale)), "height": max(2, round(frame.height * scale))}
+                frames.append(frame.to_ndarray(format="rgb24", **size))
+                decoded += 1
         except (av.error.FFmpegError, ValueError) as err:
-            raise NSPError(f"{name}: corrupt or truncated video data after frame {len(frames)} ({_short(err)})") from None
+            raise NSPError(f"{name}: corrupt or truncated video data after frame {decoded} ({_short(err)})") from None
     if not frames:
         raise NSPError(f"{name}: no decodable video frames (truncated or corrupt)")
-    if expected and len(frames) < 0.9 * expected:
-        raise NSPError(f"{name}: truncated video: decoded {len(frames)} of {expected} frames")
-    if fps <= 0:
-        fps = 25.0  # containers without timing (raw streams): the FFmpeg default
+    if expected and decoded < 0.9 * expected:
+        raise NSPError(f"{name}: truncated video: decoded {decoded} of {expected} frames")
     return Clip(np.stack(frames), fps)
 
 
