@@ -73,3 +73,17 @@ def test_paired_gains_compare_the_same_clips():
     assert gains["+SFT vs pretrain-only"]["pass_rate_change"] == 0.75
     assert gains["+RL vs +SFT"]["pass_rate_change"] == 0.25 and gains["+RL vs +SFT"]["ci"][0] == 0.0
     assert "SFT without pretraining vs +SFT" not in gains  # other contexts: no pairing possible
+
+
+def test_ordering_needs_each_stage_to_gain_beyond_noise():
+    def report(passed):
+        rate = sum(passed) / len(passed)
+        return {"methods": {"model": {"pass_rate": rate, "pass_rate_ci": (rate, rate)}},
+                "per_clip": {"keys": list(range(len(passed))), "passed": passed}}
+
+    sft = [1] * 30 + [0] * 30
+    reports = {"pretrain-only": report([0] * 60), "+SFT": report(sft)}
+    reports["+RL"] = report(sft[:-1] + [1])  # one clip more: higher, but not beyond noise
+    assert goals(reports)[1][1] is False and "paired changes" in goals(reports)[1][2]
+    reports["+RL"] = report([1] * 50 + [0] * 10)  # 20 more clips pass, none fails that passed before
+    assert goals(reports)[1][1] is True

@@ -35,8 +35,14 @@ def goals(reports: dict[str, dict]) -> list[tuple[str, bool, str]]:
     out = [(f"final oracle pass rate >= {GOAL_PASS_RATE}", model["pass_rate"] >= GOAL_PASS_RATE,
             f"{fmt(model['pass_rate'])} {ci(model['pass_rate_ci'])}")]
     chain = [reports[k]["methods"]["model"]["pass_rate"] for k in ("pretrain-only", "+SFT", "+RL") if k in reports]
-    out.append(("ordering pretrain-only < +SFT < +RL (pass rate)", len(chain) == 3 and chain[0] < chain[1] < chain[2],
-                " < ".join(fmt(v) for v in chain)))
+    ordered = len(chain) == 3 and chain[0] < chain[1] < chain[2]
+    measured = " < ".join(fmt(v) for v in chain)
+    paired = paired_gains(reports)
+    steps = [paired.get(k) for k in ("+SFT vs pretrain-only", "+RL vs +SFT")]
+    if all(steps):  # each stage must gain beyond noise: the clip-by-clip interval above 0
+        ordered = ordered and all(p["ci"][0] > 0 for p in steps)
+        measured += "; paired changes " + ", ".join(f"{p['pass_rate_change']:+.3f} {ci(p['ci'])}" for p in steps)
+    out.append(("ordering pretrain-only < +SFT < +RL (pass rate)", ordered, measured))
     below = []
     for name in ("copy_last_frame", "no_context", "shuffled_context"):
         if name in final:
