@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ class NSPPipeline:
                  num_inference_steps: int | None = None, guidance_scale: float | None = None,
                  num_frames: int | None = None, height: int | None = None, width: int | None = None,
                  num_videos: int = 1, seed: int | None = None, generator: torch.Generator | None = None,
-                 progress: bool = True) -> NSPPipelineOutput:
+                 progress: bool = True, callback: Callable[[int, int], None] | None = None) -> NSPPipelineOutput:
         model, cfg = self.model, self.model.config
         steps = num_inference_steps or cfg.sampling.steps
         guidance = cfg.sampling.guidance if guidance_scale is None else guidance_scale
@@ -73,8 +74,21 @@ class NSPPipeline:
         condition = model.condition(batch).repeat(num_videos, 1, 1)
         history = model.encode_history([clip])  # None unless the model sees clean context frames
         return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
-                             guidance_scale=guidance, generator=generator, progress=progress,
+                             guidance_scale=guidance, generator=generator, progress=progress, callback=callback,
                              history=None if history is None else history.repeat(num_videos, 1, 1))
+
+    def rollout(self, video: str | Path | Clip | None = None, text: str | None = None, *, num_scenes: int = 1,
+                seed: int = 0, callback: Callable[[int, int], None] | None = None, **kwargs) -> NSPPipelineOutput:
+        """`num_scenes` next scenes one after another: the first predicted from `video`, each next one from the scene
+        before it (seed + i for scene i). Frames (1, num_scenes * T, H, W, 3); `callback(step, steps)` counts the
+        denoising steps of all scenes; `kwargs` go to `__call__`."""
+        scenes, context = [], video
+        for i in range(num_scenes):
+            on_step = None if callback is None else (lambda s, n, i=i: callback(i * n + s, num_scenes * n))
+            out = self(context, text, seed=seed + i, callback=on_step, **kwargs)
+            scenes.append(out.frames[0])
+            context = Clip(out.frames[0], out.fps)
+        return NSPPipelineOutput(np.concatenate(scenes)[None], out.fps)
 
     def fit_context(self, video: str | Path | Clip | None) -> Clip | None:
         """Any clip (file or decoded) -> a context like the training ones: the model's frame rate and frame count,
@@ -90,10 +104,11 @@ class NSPPipeline:
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,
                  num_inference_steps: int, guidance_scale: float, generator: torch.Generator,
                  latents: torch.Tensor | None = None, history: torch.Tensor | None = None,
-                 progress: bool = False) -> NSPPipelineOutput:
+                 progress: bool = False, callback: Callable[[int, int], None] | None = None) -> NSPPipelineOutput:
         """Steps 2-4 from a ready condition (B, N, C): one video per row. `latents` (B, C, f, h, w): the starting
         noise, e.g. drawn per row with its own seed so that a row's video does not depend on its batch. `history`
-        (B, S_h, C): clean context latent tokens before the clip (`NSPModel.encode_history`)."""
+        (B, S_h, C): clean context latent tokens before the clip (`NSPModel.encode_history`). `callback(step, steps)`
+        runs after each denoising step (progress reports; raising in it stops the sampling)."""
         model, gen, cfg = self.model, self.model.generator, self.model.config
         steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
         num_videos = condition.shape[0]
@@ -110,10 +125,12 @@ class NSPPipeline:
         # 3. Euler steps along the flow, with classifier-free guidance.
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],
                                     gen.scheduler.config), device=self.device)
-        for t in progress_bar(gen.scheduler.timesteps, progress, "denoising"):
+        for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
             sigma = t / gen.scheduler.config.num_train_timesteps
             velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history)
             latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
+            if callback is not None:
+                callback(i + 1, len(gen.scheduler.timesteps))
 
         # 4. Decode to frames.
         video_out = gen.decode(latents, grid, cfg.sampling.decode_timestep, cfg.sampling.decode_noise_scale,

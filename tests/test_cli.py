@@ -9,7 +9,7 @@ from tests.conftest import REPO, run_nsp
 
 
 def test_help_for_every_command():
-    for cmd in ([], ["info"], ["init"], ["predict"], ["demo"]):
+    for cmd in ([], ["info"], ["init"], ["predict"], ["serve"], ["demo"]):
         result = run_nsp(*cmd, "--help")
         assert result.returncode == 0 and "usage: nsp" in result.stdout
 

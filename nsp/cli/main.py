@@ -62,6 +62,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
     p.set_defaults(module="nsp.cli.predict")
 
+    p = sub.add_parser("serve", help="a web page and an HTTP API that predict the next scene of uploaded clips",
+                       description="Serve the model: a page at http://HOST:PORT/ to upload a clip, set the sampling "
+                                   "and watch the prediction, and an HTTP API (POST /api/predict with a multipart "
+                                   "field clip -> the mp4; POST /api/jobs + GET /api/jobs/ID for progress). Requests "
+                                   "are queued and run one at a time; uploads live in a private temporary directory "
+                                   "only until decoded.")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's, runs/demo/final, or "
+                                        "$NSP_CHECKPOINT)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
+                                                       "0.0.0.0 lets anyone who can reach it in)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted (default 200 MB)")
+    p.add_argument("--max-clip-seconds", type=float, default=300.0, help="longest clip accepted (default 300 s)")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds from a request to its finished prediction, queueing included, before it is "
+                        "stopped (default 600)")
+    p.add_argument("--max-queued", type=int, default=8, help="requests that may wait; more get 503 (default 8)")
+    p.add_argument("--max-steps", type=int, default=100, help="most denoising steps a request may ask (default 100)")
+    p.add_argument("--max-scenes", type=int, default=8, help="most scenes a request may ask (default 8)")
+    p.set_defaults(module="nsp.cli.serve")
+
     p = sub.add_parser("data", help="datasets: synthetic world, pairs from real videos, inspection, latent cache",
                        description="Make and look at NSP datasets (webdataset shards of (preceding, next) pairs).")
     dsub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)

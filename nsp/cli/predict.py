@@ -53,39 +53,34 @@ def run(args) -> int:
         read_video(source, last_seconds=1.0)  # bad input fails here, before any model is loaded
     checkpoint = resolve_checkpoint(args.checkpoint)
 
-    import numpy as np
     from tqdm.auto import tqdm
 
     from nsp.pipeline import NSPPipeline
     from nsp.video.frames import side_by_side
-    from nsp.video.io import Clip, write_video
+    from nsp.video.io import write_video
 
     pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device))
     (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []
-    bar = tqdm(total=len(todo) * args.scenes, desc="predict", unit="scene", dynamic_ncols=True)
+    steps = args.steps or pipe.model.config.sampling.steps
+    bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
     for clip_path, target in todo:
         bar.set_postfix(clip=clip_path.name[-30:])
         try:
-            context = first = pipe.fit_context(clip_path)
+            context = pipe.fit_context(clip_path)
         except NSPError as err:
             if len(todo) == 1:
                 raise
             failed.append(str(err))
-            bar.update(args.scenes)
+            bar.update(args.scenes * steps)
             continue
-        scenes = []
-        for i in range(args.scenes):
-            result = pipe(context, args.text, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                          seed=args.seed + i, progress=False)
-            scenes.append(result.frames[0])
-            context = Clip(result.frames[0], result.fps)  # each prediction is the next scene's context
-            bar.update()
-        video = np.concatenate(scenes)
+        result = pipe.rollout(context, args.text, num_scenes=args.scenes, seed=args.seed, num_inference_steps=steps,
+                              guidance_scale=args.guidance, progress=False, callback=lambda s, n: bar.update())
+        video = result.frames[0]
         if args.side_by_side:  # the context (as the model saw it, holding its last frame) | the prediction
-            video = side_by_side(first.frames, video)
+            video = side_by_side(context.frames, video)
         write_video(target, video, result.fps)
-        bar.write(f"wrote {target} ({args.scenes} scene(s), {sum(len(s) for s in scenes)} frames at "
+        bar.write(f"wrote {target} ({args.scenes} scene(s), {len(result.frames[0])} frames at "
                   f"{result.fps:g} fps{', side by side with the context' if args.side_by_side else ''})")
     bar.close()
     for line in failed:

@@ -44,6 +44,16 @@ def read_video(path: str | Path, last_seconds: float | None = None, max_side: in
     return _decode(str(path), str(path), last_seconds, max_side)
 
 
+def video_duration(path: str | Path) -> float | None:
+    """Seconds of the first video stream from the container's header, without decoding (None when the container does
+    not say, e.g. a raw stream); raises the same NSPError as `read_video` for a file that is not a video."""
+    container, stream = _open_video(str(path), str(path))
+    with container:
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        return container.duration / av.time_base if container.duration is not None else None
+
+
 def decode_video_bytes(data: bytes, name: str) -> Clip:
     """Decode an in-memory video file (a shard member); `name` is used in error messages."""
     if not data:
@@ -51,16 +61,22 @@ def decode_video_bytes(data: bytes, name: str) -> Clip:
     return _decode(io.BytesIO(data), name)
 
 
-def _decode(source, name: str, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
+def _open_video(source, name: str):
+    """(open container, its first video stream), or one NSPError line naming `name`."""
     try:
         container = av.open(source)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise NSPError(f"{name}: not a readable video ({_short(err)})") from None
+    if not container.streams.video:
+        kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+        container.close()
+        raise NSPError(f"{name}: has no video stream (streams: {kinds})")
+    return container, container.streams.video[0]
+
+
+def _decode(source, name: str, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
+    container, stream = _open_video(source, name)
     with container:
-        if not container.streams.video:
-            kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
-            raise NSPError(f"{name}: has no video stream (streams: {kinds})")
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 25.0  # containers without timing (raw streams): the FFmpeg default

@@ -1,0 +1,258 @@
+"""`nsp serve`'s web app (Starlette): the page and the HTTP API, over one job queue.
+
+    GET  /                   the page (nsp/serve/page.html)
+    GET  /api/info           the model's sizes, the defaults and the server's limits
+    POST /api/jobs           multipart: clip (a video file), text, steps, guidance, seed, scenes -> 202 + the job
+    GET  /api/jobs/ID        the job: status, queue position, progress with ETA, and when done its result
+    GET  /api/jobs/ID/video  the prediction (mp4); /context: the context as the model saw it (mp4)
+    POST /api/predict        as POST /api/jobs, but waits: the prediction (mp4), its summary in X-NSP-Summary (JSON)
+
+Every error is a 4xx/5xx with {"error": "one line naming the input and the problem"}. Uploads go into a private
+directory under a random name (the client's file name is only echoed back, never used as a path) and are deleted as
+soon as the context is decoded; result files live in the job's directory until the job expires."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import anyio
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from nsp.errors import NSPError
+from nsp.pipeline import NSPPipeline
+from nsp.serve.jobs import Job, JobQueue, QueueFull
+from nsp.video.io import Clip, video_duration, write_video
+
+PAGE = Path(__file__).with_name("page.html")
+FIELDS = ("clip", "text", "steps", "guidance", "seed", "scenes")
+CHUNK = 1 << 20
+
+
+@dataclass
+class Limits:
+    max_upload_mb: float = 200.0
+    max_clip_seconds: float = 300.0
+    timeout: float = 600.0  # seconds from submission to a finished prediction
+    max_queued: int = 8
+    max_steps: int = 100
+    max_scenes: int = 8
+    max_text_chars: int = 2000
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
+@dataclass
+class Work:
+    """What one job predicts."""
+
+    context: Clip | None
+    clip_name: str | None  # as the client named it: for display only
+    text: str | None
+    steps: int
+    guidance: float
+    seed: int
+    scenes: int
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class BodyLimit:
+    """Refuses request bodies over the upload limit before reading them (Content-Length), and stops bodies without a
+    declared length once they pass it."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        limit_mb = f"{self.max_bytes / 2**20:g} MB"
+        if declared is not None and int(declared) > self.max_bytes:
+            response = error(413, f"upload: {int(declared) / 2**20:.1f} MB is over this server's {limit_mb} limit")
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise HTTPException(413, f"upload: over this server's {limit_mb} limit")
+            return message
+
+        return await self.app(scope, counted, send)
+
+
+def job_json(queue: JobQueue, job: Job) -> dict:
+    w = job.work
+    out = {"id": job.id, "status": job.status, "queue_position": queue.position(job),
+           "progress": {"step": job.step, "total_steps": job.total_steps,
+                        "fraction": job.step / job.total_steps if job.total_steps else 0.0,
+                        "eta_seconds": job.eta_seconds()},
+           "request": {"clip": w.clip_name, "text": w.text, "steps": w.steps, "guidance": w.guidance, "seed": w.seed,
+                       "scenes": w.scenes},
+           "error": job.error, "result": None}
+    if job.status == "done":
+        out["result"] = dict(job.summary, video=f"/api/jobs/{job.id}/video",
+                             context=f"/api/jobs/{job.id}/context" if w.context is not None else None)
+    return out
+
+
+def predict(pipe: NSPPipeline, job: Job) -> dict:
+    """The worker's side of a job: the scenes, written into the job's directory."""
+    w = job.work
+    result = pipe.rollout(w.context, w.text, num_scenes=w.scenes, seed=w.seed, num_inference_steps=w.steps,
+                          guidance_scale=w.guidance, progress=False, callback=job.advance)
+    video = result.frames[0]
+    write_video(job.dir / "video.mp4", video, result.fps)
+    if w.context is not None:
+        write_video(job.dir / "context.mp4", w.context.frames, w.context.fps)
+    return {"frames": int(video.shape[0]), "fps": result.fps, "height": int(video.shape[1]),
+            "width": int(video.shape[2]), "scenes": w.scenes, "seconds": round(time.monotonic() - job.started, 3)}
+
+
+def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
+    cfg = pipe.model.config
+    uploads, results = workdir / "uploads", workdir / "jobs"
+    uploads.mkdir(mode=0o700, exist_ok=True)
+    results.mkdir(mode=0o700, exist_ok=True)
+    queue = JobQueue(lambda job: predict(pipe, job), max_queued=limits.max_queued)
+
+    def number(form, name: str, kind, default, low, high):
+        raw = form.get(name)
+        if raw is None or str(raw).strip() == "":
+            return default
+        try:
+            value = kind(str(raw))
+        except ValueError:
+            raise HTTPException(400, f"{name}: expected {kind.__name__}, got {str(raw)[:40]!r}") from None
+        if not low <= value <= high:
+            raise HTTPException(400, f"{name}: {value} is outside {low}..{high}")
+        return value
+
+    def read_context(path: Path, name: str | None) -> Clip:
+        """The upload -> the model's context; every problem is a 4xx naming the clip (never the server's path)."""
+        label = f"clip {name!r}" if name else "clip"
+        try:
+            if path.stat().st_size == 0:
+                raise HTTPException(400, f"{label}: empty file (0 bytes)")
+            try:
+                seconds = video_duration(path)
+            except NSPError as err:
+                raise HTTPException(415, str(err).replace(str(path), label)) from None
+            if seconds is not None and seconds > limits.max_clip_seconds:
+                raise HTTPException(413, f"{label}: {seconds:.0f} s long; this server takes clips up to "
+                                         f"{limits.max_clip_seconds:g} s")
+            try:
+                return pipe.fit_context(path)
+            except NSPError as err:
+                raise HTTPException(422, str(err).replace(str(path), label)) from None
+        finally:
+            path.unlink(missing_ok=True)  # the upload is not kept a moment longer than needed
+
+    async def read_work(request: Request) -> Work:
+        kind = request.headers.get("content-type", "")
+        if not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            raise HTTPException(415, "send the clip as multipart/form-data (fields: " + ", ".join(FIELDS) + ")")
+        async with request.form(max_files=1, max_fields=len(FIELDS)) as form:
+            unknown = sorted(set(form.keys()) - set(FIELDS))
+            if unknown:
+                raise HTTPException(400, f"{unknown[0]}: unknown field (expected {', '.join(FIELDS)})")
+            text = str(form.get("text") or "").strip() or None
+            if text and len(text) > limits.max_text_chars:
+                raise HTTPException(400, f"text: {len(text)} characters; at most {limits.max_text_chars}")
+            steps = number(form, "steps", int, cfg.sampling.steps, 2, limits.max_steps)
+            guidance = number(form, "guidance", float, cfg.sampling.guidance, 0.0, 20.0)
+            seed = number(form, "seed", int, 0, 0, 2**31 - 1)
+            scenes = number(form, "scenes", int, 1, 1, limits.max_scenes)
+            upload = form.get("clip")
+            if upload is not None and not isinstance(upload, UploadFile):
+                raise HTTPException(400, "clip: expected a file upload")
+            if upload is None and not text:
+                raise HTTPException(400, "clip: missing (give a clip, a text, or both)")
+            context = name = None
+            if upload is not None:
+                name = (upload.filename or "")[:200] or None
+                path = uploads / uuid.uuid4().hex  # our name, in our private directory
+                with path.open("wb") as f:
+                    while chunk := await upload.read(CHUNK):
+                        f.write(chunk)
+                context = await anyio.to_thread.run_sync(read_context, path, name)
+        return Work(context, name, text, steps, guidance, seed, scenes)
+
+    async def submit(request: Request) -> Job:
+        if queue.full():  # before reading a large upload that would only be refused
+            raise HTTPException(503, f"the queue is full ({limits.max_queued} waiting); try again later")
+        work = await read_work(request)
+        job_id = uuid.uuid4().hex
+        (results / job_id).mkdir(mode=0o700)
+        try:
+            return queue.submit(Job(work, results / job_id, limits.timeout, id=job_id))
+        except QueueFull as err:
+            (results / job_id).rmdir()
+            raise HTTPException(503, str(err)) from None
+
+    def find(request: Request) -> Job:
+        job = queue.get(request.path_params["job_id"])
+        if job is None:
+            raise HTTPException(404, f"job {request.path_params['job_id'][:40]!r}: not found (unknown or expired)")
+        return job
+
+    async def page(request: Request):
+        return HTMLResponse(PAGE.read_text())
+
+    async def info(request: Request):
+        g = cfg.generator
+        return JSONResponse({"model": {"frames": g.num_frames, "fps": g.fps, "height": g.height, "width": g.width},
+                             "defaults": {"steps": cfg.sampling.steps, "guidance": cfg.sampling.guidance, "seed": 0,
+                                          "scenes": 1},
+                             "limits": dict(asdict(limits), max_upload_bytes=limits.max_upload_bytes),
+                             "queued": queue.waiting()})
+
+    async def create_job(request: Request):
+        job = await submit(request)
+        return JSONResponse(job_json(queue, job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+
+    async def get_job(request: Request):
+        return JSONResponse(job_json(queue, find(request)))
+
+    async def job_file(request: Request):
+        job, which = find(request), request.path_params["which"]
+        if which not in ("video", "context"):  # the URL names one of our two files, never a path
+            raise HTTPException(404, f"{which[:40]!r}: not found (video or context)")
+        path = job.dir / f"{which}.mp4"
+        if job.status != "done" or not path.exists():
+            raise HTTPException(404, f"job {job.id}: no {which} video ({job.status})")
+        return FileResponse(path, media_type="video/mp4", filename=f"nsp-{job.id[:8]}-{which}.mp4")
+
+    async def predict_now(request: Request):
+        job = await submit(request)
+        await anyio.to_thread.run_sync(job.done.wait)  # the job itself ends by limits.timeout
+        summary = job_json(queue, job)
+        if job.status != "done":
+            return error({"timeout": 504, "input": 422}.get(job.failure, 500), job.error or "prediction failed")
+        return FileResponse(job.dir / "video.mp4", media_type="video/mp4", filename=f"nsp-{job.id[:8]}.mp4",
+                            headers={"X-NSP-Summary": json.dumps(summary)})
+
+    async def http_error(request: Request, exc: HTTPException):
+        return error(exc.status_code, exc.detail)
+
+    routes = [Route("/", page), Route("/api/info", info), Route("/api/jobs", create_job, methods=["POST"]),
+              Route("/api/jobs/{job_id}", get_job), Route("/api/predict", predict_now, methods=["POST"]),
+              Route("/api/jobs/{job_id}/{which:str}", job_file)]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return BodyLimit(app, limits.max_upload_bytes)

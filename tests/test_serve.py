@@ -1,0 +1,252 @@
+"""`nsp serve`: the real server in a subprocess, spoken to over real HTTP on loopback; its job queue on its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nsp.serve.jobs import Job, JobQueue, QueueFull
+from nsp.video.io import read_video
+from nsp.video.sample import moving_ball_clip
+from tests.conftest import REPO
+from tests.test_predict import write_clip
+
+UPLOAD_LIMIT_MB = 0.25
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_checkpoint):
+    """`nsp serve` with small limits; on the way out: stopped with Ctrl-C, and nothing of it left in its TMPDIR."""
+    tmp = tmp_path_factory.mktemp("serve_tmp")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nsp.cli.main", "serve", "--checkpoint", str(tiny_checkpoint), "--port", str(port),
+         "--max-upload-mb", str(UPLOAD_LIMIT_MB), "--max-clip-seconds", "4"],
+        cwd=REPO, env=dict(os.environ, TMPDIR=str(tmp)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{url}/api/info", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"nsp serve did not start:\n{proc.stdout.read()}")
+        time.sleep(0.3)
+    yield url, tmp
+    proc.send_signal(signal.SIGINT)
+    log = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, log
+    assert not list(tmp.glob("nsp-serve-*")), "the server left its temporary directory behind"
+
+
+@pytest.fixture(scope="module")
+def odd_clip(tmp_path_factory) -> Path:
+    """176x144 at 12.5 fps, 2 s, with an audio track: not the model's size, rate or length."""
+    clip = moving_ball_clip(25, 144, 176, 12.5, seed=3)
+    return write_clip(tmp_path_factory.mktemp("serve_clips") / "phone clip.mp4", clip.frames, clip.fps, audio=True)
+
+
+def uploads_left(tmp: Path) -> list[Path]:
+    return [p for d in tmp.glob("nsp-serve-*/uploads") for p in d.iterdir()]
+
+
+def test_predict_returns_a_decodable_mp4_with_the_expected_frames(server, odd_clip, tmp_path):
+    url, tmp = server
+    with odd_clip.open("rb") as f:
+        r = httpx.post(f"{url}/api/predict", files={"clip": (odd_clip.name, f, "video/mp4")},
+                       data={"steps": "3", "scenes": "2", "seed": "5"}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "video/mp4"
+    summary = json.loads(r.headers["x-nsp-summary"])
+    assert summary["status"] == "done" and summary["request"]["clip"] == "phone clip.mp4"
+    assert summary["result"]["frames"] == 18 and summary["progress"]["step"] == summary["progress"]["total_steps"] == 6
+    (tmp_path / "next.mp4").write_bytes(r.content)
+    video = read_video(tmp_path / "next.mp4")
+    assert video.frames.shape == (18, 64, 64, 3) and video.fps == 8.0  # 2 scenes of 9 frames at the model's size
+    assert not uploads_left(tmp)  # the upload is gone once decoded
+
+
+def test_job_api_reports_progress_and_serves_the_result_next_to_the_context(server, odd_clip, tmp_path):
+    url, _ = server
+    r = httpx.post(f"{url}/api/jobs", files={"clip": ("a.mp4", odd_clip.read_bytes())}, data={"steps": "4"},
+                   timeout=60)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/api/jobs/{job['id']}" and job["status"] in ("queued", "running", "done")
+    deadline = time.monotonic() + 120
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = httpx.get(f"{url}/api/jobs/{job['id']}").json()
+    assert job["status"] == "done", job
+    assert job["progress"] == {"step": 4, "total_steps": 4, "fraction": 1.0, "eta_seconds": None}
+    for which, frames in (("video", 9), ("context", 9)):
+        r = httpx.get(url + job["result"][which])
+        assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+        (tmp_path / f"{which}.mp4").write_bytes(r.content)
+        assert read_video(tmp_path / f"{which}.mp4").frames.shape == (frames, 64, 64, 3)
+    assert httpx.get(f"{url}/api/jobs/{job['id']}/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert httpx.get(f"{url}/api/jobs/0123456789abcdef").json()["error"].endswith("not found (unknown or expired)")
+
+
+@pytest.mark.parametrize("name,body,data,status,message", [
+    ("notes.mp4", b"this is not a video, just text\n" * 20, {}, 415, "clip 'notes.mp4': not a readable video"),
+    ("empty.mp4", b"", {}, 400, "clip 'empty.mp4': empty file (0 bytes)"),
+    ("big.mp4", os.urandom(int(UPLOAD_LIMIT_MB * 2**20) + 50_000), {}, 413, "over this server's 0.25 MB limit"),
+    ("ok.mp4", None, {"steps": "many"}, 400, "steps: expected int, got 'many'"),
+    ("ok.mp4", None, {"scenes": "99"}, 400, "scenes: 99 is outside 1..8"),
+    ("ok.mp4", None, {"sampler": "euler"}, 400, "sampler: unknown field"),
+])
+def test_bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(server, odd_clip, name, body, data, status,
+                                                                   message):
+    url, tmp = server
+    r = httpx.post(f"{url}/api/predict", files={"clip": (name, odd_clip.read_bytes() if body is None else body)},
+                   data=data, timeout=60)
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"] and "\n" not in r.json()["error"]
+    assert not uploads_left(tmp)
+    ok = httpx.post(f"{url}/api/predict", files={"clip": ("ok.mp4", odd_clip.read_bytes())}, data={"steps": "2"},
+                    timeout=120)
+    assert ok.status_code == 200 and ok.content[4:8] == b"ftyp"  # still serving, an mp4
+
+
+def test_too_long_clips_and_requests_without_a_clip_are_refused(server, tmp_path):
+    url, _ = server
+    long_clip = moving_ball_clip(50, 32, 32, 8.0, seed=0)  # 6.25 s; the server takes 4
+    path = write_clip(tmp_path / "long.webm", long_clip.frames, long_clip.fps)
+    r = httpx.post(f"{url}/api/predict", files={"clip": (path.name, path.read_bytes())}, timeout=60)
+    assert r.status_code == 413 and "clip 'long.webm': 6 s long; this server takes clips up to 4 s" in r.json()["error"]
+    r = httpx.post(f"{url}/api/predict", data={"steps": "2"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "clip: missing (give a clip, a text, or both)"
+    r = httpx.post(f"{url}/api/predict", content=b"{}", headers={"content-type": "application/json"}, timeout=60)
+    assert r.status_code == 415 and "multipart/form-data" in r.json()["error"]
+
+
+def test_the_page_predicts_in_headless_chromium(server, odd_clip):
+    """The page as a person uses it: choose a clip, start, wait; the result video plays. Screenshot in
+    test-artifacts/serve_page.png."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium (Debian package `chromium`; .ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, _ = server
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 760})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url + "/")
+            page.wait_for_function("document.getElementById('steps').value !== ''")  # /api/info arrived
+            page.set_input_files("#clip", str(odd_clip))
+            page.fill("#steps", "3")
+            page.fill("#text", "the ball keeps moving")
+            page.click("#start")
+            page.wait_for_function("document.getElementById('status').textContent.startsWith('done')", timeout=120_000)
+            played = ("(() => { const v = document.getElementById('result-video');"
+                      " return v.readyState >= 2 && v.currentTime > 0 && v.duration > 0; })()")
+            page.wait_for_function(played, timeout=30_000)
+            video = page.evaluate("(() => { const v = document.getElementById('result-video');"
+                                  " return {w: v.videoWidth, h: v.videoHeight, d: v.duration, t: v.currentTime}; })()")
+            context = page.evaluate("document.getElementById('context-video').videoWidth")
+            artifacts = REPO / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "serve_page.png"), full_page=True)
+            assert page.get_attribute("#download", "href").endswith("/video")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert video["w"] == 64 and video["h"] == 64 and video["d"] > 0 and video["t"] > 0
+    assert context == 64
+
+
+def test_queue_runs_jobs_one_at_a_time_in_order(tmp_path):
+    running, order, release = [], [], threading.Event()
+
+    def run(job):
+        running.append(job.work)
+        assert len(running) == 1  # never two at once
+        release.wait(10)
+        order.append(job.work)
+        running.remove(job.work)
+        return {"n": job.work}
+
+    queue = JobQueue(run, max_queued=2)
+    jobs = [queue.submit(Job(i, tmp_path / str(i), timeout=30)) for i in range(3)]  # 1 running + 2 waiting
+    deadline = time.monotonic() + 5
+    while jobs[0].status != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [queue.position(j) for j in jobs] == [0, 0, 1] and jobs[2].status == "queued"
+    with pytest.raises(QueueFull, match="the queue is full"):
+        queue.submit(Job(3, tmp_path / "3", timeout=30))
+    release.set()
+    assert all(j.done.wait(10) for j in jobs)
+    assert order == [0, 1, 2] and [j.summary for j in jobs] == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+def test_queue_stops_a_job_past_its_time_and_goes_on(tmp_path):
+    steps_run = []
+
+    def run(job):
+        for step in range(1, 1000):
+            time.sleep(0.01)
+            steps_run.append(step)
+            job.advance(step, 999)
+        return {}
+
+    queue = JobQueue(run)
+    slow = queue.submit(Job("slow", tmp_path / "slow", timeout=0.2))
+    assert slow.done.wait(10)
+    assert slow.status == "failed" and slow.failure == "timeout" and "0.2 s limit" in slow.error
+    assert len(steps_run) < 100  # stopped between steps, not run to the end
+
+    def boom(job):
+        raise ValueError("clip: bad")
+
+    queue._run = boom
+    broken = queue.submit(Job("broken", tmp_path / "broken", timeout=5))
+    assert broken.done.wait(10) and broken.failure == "input" and broken.error == "clip: bad"
+    queue._run = lambda job: {"ok": True}
+    fine = queue.submit(Job("fine", tmp_path / "fine", timeout=5))
+    assert fine.done.wait(10) and fine.status == "done"  # the worker survived both
+
+
+def test_queue_removes_expired_jobs_and_their_files(tmp_path):
+    def run(job):
+        (job.dir / "video.mp4").write_bytes(b"result")
+        return {}
+
+    queue = JobQueue(run, keep_seconds=60, max_kept=2)
+    jobs = []
+    for i in range(4):
+        (tmp_path / str(i)).mkdir()
+        jobs.append(queue.submit(Job(i, tmp_path / str(i), timeout=5)))
+        assert jobs[-1].done.wait(10)
+    kept = [j for j in jobs if queue.get(j.id) is not None]
+    assert kept == jobs[-2:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2", "3"]
+    queue.keep_seconds = 0.0
+    time.sleep(0.01)
+    queue._prune()
+    assert queue.get(jobs[-1].id) is None and not list(tmp_path.iterdir())
