@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
+from nsp.pipeline import NSPPipeline
 from nsp.serve.jobs import Job, JobQueue, QueueFull
-from nsp.video.io import read_video
+from nsp.video.io import read_video, write_video
 from nsp.video.sample import moving_ball_clip
 from tests.conftest import REPO
 from tests.test_predict import write_clip
@@ -71,7 +73,7 @@ def uploads_left(tmp: Path) -> list[Path]:
     return [p for d in tmp.glob("nsp-serve-*/uploads") for p in d.iterdir()]
 
 
-def test_predict_returns_a_decodable_mp4_with_the_expected_frames(server, odd_clip, tmp_path):
+def test_predict_returns_a_decodable_mp4_with_the_expected_frames(server, odd_clip, tmp_path, tiny_model):
     url, tmp = server
     with odd_clip.open("rb") as f:
         r = httpx.post(f"{url}/api/predict", files={"clip": (odd_clip.name, f, "video/mp4")},
@@ -85,6 +87,10 @@ def test_predict_returns_a_decodable_mp4_with_the_expected_frames(server, odd_cl
     video = read_video(tmp_path / "next.mp4")
     assert video.frames.shape == (18, 64, 64, 3) and video.fps == 8.0  # 2 scenes of 9 frames at the model's size
     assert not uploads_left(tmp)  # the upload is gone once decoded
+    # the same prediction as the pipeline makes in-process (the server's checkpoint is this model, saved)
+    local = NSPPipeline(tiny_model).rollout(odd_clip, None, num_scenes=2, seed=5, num_inference_steps=3, progress=False)
+    write_video(tmp_path / "local.mp4", local.frames[0], local.fps)
+    assert np.abs(read_video(tmp_path / "local.mp4").frames.astype(int) - video.frames).mean() < 1.0
 
 
 def test_job_api_reports_progress_and_serves_the_result_next_to_the_context(server, odd_clip, tmp_path):
@@ -193,10 +199,11 @@ def test_queue_runs_jobs_one_at_a_time_in_order(tmp_path):
         return {"n": job.work}
 
     queue = JobQueue(run, max_queued=2)
-    jobs = [queue.submit(Job(i, tmp_path / str(i), timeout=30)) for i in range(3)]  # 1 running + 2 waiting
+    jobs = [queue.submit(Job(0, tmp_path / "0", timeout=30))]
     deadline = time.monotonic() + 5
     while jobs[0].status != "running" and time.monotonic() < deadline:
         time.sleep(0.01)
+    jobs += [queue.submit(Job(i, tmp_path / str(i), timeout=30)) for i in (1, 2)]  # 1 running + 2 waiting
     assert [queue.position(j) for j in jobs] == [0, 0, 1] and jobs[2].status == "queued"
     with pytest.raises(QueueFull, match="the queue is full"):
         queue.submit(Job(3, tmp_path / "3", timeout=30))
