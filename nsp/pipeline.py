@@ -42,8 +42,10 @@ class NSPPipeline:
         self.model = model.eval()
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> "NSPPipeline":
-        model = NSPModel.from_pretrained(path)
+    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None,
+                        overrides: list[str] | None = None) -> "NSPPipeline":
+        """`overrides`: key=value model settings for inference (e.g. generator.history_frames=0)."""
+        model = NSPModel.from_pretrained(path, overrides)
         return cls(model.to(device) if device else model)
 
     @property

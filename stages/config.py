@@ -25,6 +25,15 @@ class ModelSection(_Strict):
     init: str | None = None  # a checkpoint to start from (`--init`); None: compose `preset` with `overrides`
     preset: str = "tiny"
     overrides: list[str] = []  # key=value model overrides (e.g. generator.vae_path=...)
+    # K > 0: the DiT also sees the context's last K latent frames clean before the noisy clip (Video-GPT's clean
+    # history); 0: the context reaches it only through the VLM queries (the paper); None: what the model has.
+    history_frames: int | None = Field(None, ge=0)
+
+    @property
+    def all_overrides(self) -> list[str]:
+        """`overrides` and `history_frames` as one list of model overrides."""
+        extra = [] if self.history_frames is None else [f"generator.history_frames={self.history_frames}"]
+        return [*self.overrides, *extra]
 
 
 class DataSection(_Strict):
@@ -157,9 +166,9 @@ def check_paths(cfg: TrainConfig) -> None:
 
     if cfg.model.init:  # the model config (checkpoint's or preset's, with the overrides) must validate too
         meta = read_checkpoint_meta(cfg.model.init)
-        validate_config(deep_merge(meta["model"], parse_overrides(cfg.model.overrides)), "model.overrides")
+        validate_config(deep_merge(meta["model"], parse_overrides(cfg.model.all_overrides)), "model.overrides")
     else:
-        preset_config(cfg.model.preset, cfg.model.overrides)
+        preset_config(cfg.model.preset, cfg.model.all_overrides)
     resolve_shipped(cfg.deepspeed.config, "deepspeed.config")
 
 

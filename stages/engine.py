@@ -162,11 +162,11 @@ class Trainer:
         done = self.state["phase"]
         if done > 0:  # resuming into a later phase: start from the previous phase's model
             start = self.out / "phases" / self.cfg.phases[done - 1].name
-            return NSPModel.from_pretrained(start, m.overrides if not m.init else None)
+            return NSPModel.from_pretrained(start, m.all_overrides if not m.init else None)
         if m.init:
-            return NSPModel.from_pretrained(m.init, m.overrides)
+            return NSPModel.from_pretrained(m.init, m.all_overrides)
         torch.manual_seed(self.cfg.run.seed)
-        return NSPModel.from_config(preset_config(m.preset, m.overrides))
+        return NSPModel.from_config(preset_config(m.preset, m.all_overrides))
 
     def read_resume_point(self) -> str | None:
         latest = self.out / CHECKPOINTS / "latest"

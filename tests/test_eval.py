@@ -1,6 +1,7 @@
 """The NSP benchmark: every metric on inputs with known answers, the evaluation loop and its report files."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,13 +114,54 @@ def test_evaluate_is_batch_independent_and_scores_baselines(tiny_model, eval_dat
     assert np.mean(per_clip["passed"]) == m["model"]["pass_rate"]
 
 
+def test_oracle_judges_the_kth_scene_of_a_rollout(eval_data):
+    from nsp.data.world import Scene, render_clip
+    from nsp.evaluation.run import load_pairs
+    from nsp.rewards import Candidate, build_reward
+
+    reward = build_reward({"oracle": 1.0})
+    for pair in load_pairs(eval_data, "test", None):
+        scene = Scene.from_json(pair.meta["scene"])
+        third = render_clip(scene, 3, len(pair.next.frames), pair.next.frames.shape[1])
+        as_third, _ = reward([Candidate(third, meta=dict(pair.meta, clip=3))])
+        as_next, _ = reward([Candidate(third, meta=pair.meta)])  # no "clip": judged as the next scene
+        assert as_third.passed[0] and as_third.values[0] > 0.99
+        if not np.array_equal(third, pair.next.frames):  # anything that still moves is in another place
+            assert as_next.values[0] < as_third.values[0]
+
+
+def test_rollout_chains_clips_and_judges_each(tiny_model, eval_data, tmp_path):
+    from nsp.evaluation.report import write_report
+    from nsp.evaluation.run import EvalSettings, evaluate
+    from nsp.model import NSPModel
+    from nsp.pipeline import NSPPipeline
+
+    pipe = NSPPipeline(tiny_model)
+    report, examples = evaluate(pipe, eval_data, EvalSettings(steps=2, rollout=3), progress=False)
+    chain = report["rollout"]
+    assert [r["clip"] for r in chain] == [1, 2, 3]
+    assert chain[0]["pass_rate"] == report["methods"]["model"]["pass_rate"]  # clip 1 is the usual prediction
+    assert chain[0]["continuity_ssim"] == pytest.approx(report["methods"]["model"]["continuity_ssim"])
+    for r in chain:
+        assert 0 <= r["pass_rate"] <= 1 and 0 <= r["score"] <= 1 and r["psnr"] > 0 and -1 <= r["continuity_ssim"] <= 1
+    md = write_report(report, examples, tmp_path / "r")["markdown"]
+    assert "| 3 |" in Path(md).read_text() and "Rollout: 3 clips chained" in Path(md).read_text()
+
+    # with clean history the chain runs through it too (each clip's last latent frame is the next one's history)
+    history = NSPModel.from_pretrained(tiny_model.save_pretrained(tmp_path / "ck"), ["generator.history_frames=1"])
+    report, _ = evaluate(NSPPipeline(history), eval_data, EvalSettings(steps=2, rollout=2, limit=2), progress=False)
+    assert [r["clip"] for r in report["rollout"]] == [1, 2]
+    assert report["rollout"][1]["score"] != chain[1]["score"]  # another model, another chain
+
+
 def test_eval_cli_writes_the_report(tiny_checkpoint, eval_data, tmp_path):
     out = tmp_path / "report"
     r = run_nsp("eval", "--checkpoint", tiny_checkpoint, "--data", eval_data, "--out", out, "--steps", "2",
-                "--baselines", "--limit", "2")
+                "--baselines", "--limit", "2", "--rollout", "2", "--history-frames", "1")
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["reward"] == "oracle" and report["contexts"] == 2  # synthetic data: the oracle by default
+    assert [c["clip"] for c in report["rollout"]] == [1, 2] and "rollout clip 2: pass rate" in r.stdout
     md = (out / "REPORT.md").read_text()
     for row in ("| model |", "| copy last frame |", "| shuffled context |", "| real next scene |", "Skipped: fvd"):
         assert row in md
@@ -130,6 +172,8 @@ def test_eval_cli_writes_the_report(tiny_checkpoint, eval_data, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--data", "/nonexistent"], "dataset directory not found"),
     (["--samples", "0"], "--samples 0: must be at least 1"),
+    (["--rollout", "0"], "--rollout 0: must be at least 1"),
+    (["--history-frames", "-1"], "--history-frames -1: must be 0 or more"),
 ])
 def test_eval_cli_rejects_bad_input(tiny_checkpoint, eval_data, tmp_path, args, message):
     out = tmp_path / "report"

@@ -58,8 +58,11 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     untrained = weights(t2v / "phases" / "images")  # after phase 1: the DiT was frozen there
     sft = tmp_path / "sft"
     r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--init", t2v / "final",
-                "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]")
+                "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]",
+                "model.history_frames=1")  # SFT turns on the clean history (T2V has no context to see)
     assert r.returncode == 0, r.stderr[-2000:]
+    configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"] for d in (t2v / "final", sft / "final")]
+    assert [c["history_frames"] for c in configs] == [0, 1]  # and the checkpoint carries it to inference
     before, after = weights(t2v / "final"), weights(sft / "final")
     for name in before:
         if name.startswith(("vlm.", "vae.")):

@@ -27,3 +27,8 @@ def pick_device(arg: str | None) -> str:
     if arg:
         return arg
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def history_override(frames: int | None) -> list[str]:
+    """--history-frames K as a model override (None: the checkpoint's own setting)."""
+    return [] if frames is None else [f"generator.history_frames={frames}"]

@@ -14,10 +14,14 @@ def run(args) -> int:
             raise NSPError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise NSPError(f"--limit {args.limit}: must be at least 1")
+    if args.rollout < 1:
+        raise NSPError(f"--rollout {args.rollout}: must be at least 1")
+    if args.history_frames is not None and args.history_frames < 0:
+        raise NSPError(f"--history-frames {args.history_frames}: must be 0 or more")
     if args.steps is not None and args.steps < 2:
         raise NSPError(f"--steps {args.steps}: must be at least 2")
 
-    from nsp.cli.common import pick_device
+    from nsp.cli.common import history_override, pick_device
     from nsp.data.shards import read_manifest
     from nsp.model import read_checkpoint_meta
 
@@ -31,8 +35,9 @@ def run(args) -> int:
 
     settings = EvalSettings(split=args.split, reward=reward, samples=args.samples, limit=args.limit,
                             steps=args.steps, guidance=args.guidance, text=args.text, baselines=args.baselines,
-                            batch_size=args.batch_size, seed=args.seed)
-    pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device))
+                            batch_size=args.batch_size, seed=args.seed, rollout=args.rollout)
+    pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device),
+                                       overrides=history_override(args.history_frames))
     report, examples = evaluate(pipe, args.data, settings)
     report = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": str(Path(args.data).resolve()), **report}
     paths = write_report(report, examples, args.out)
@@ -43,5 +48,8 @@ def run(args) -> int:
         lo, hi = m["pass_rate_ci"]
         print(f"{reward} pass rate {m['pass_rate']:.3f} [{lo:.2f}, {hi:.2f}], score {m['score']:.3f}, "
               f"PSNR {m['psnr']:.2f}, SSIM {m['ssim']:.3f} on {report['contexts']} contexts")
+        for r in report["rollout"] or []:
+            print(f"  rollout clip {r['clip']}: pass rate {r['pass_rate']:.3f}, continuity SSIM "
+                  f"{r['continuity_ssim']:.3f}")
         print(f"wrote {paths['markdown']}, {paths['json']}, {paths['contact_sheet']}, {paths['plot']}")
     return 0

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's sampling.steps)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: sampling.guidance)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same video")
+    p.add_argument("--history-frames", type=int, help="clean context latent frames the DiT sees before the noisy "
+                                                     "clip (default: the checkpoint's generator.history_frames)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
     p.set_defaults(module="nsp.cli.predict")
@@ -176,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float, help="classifier-free guidance (default: the checkpoint's)")
     p.add_argument("--batch-size", type=int, default=16, help="clips denoised together (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
+    p.add_argument("--rollout", type=int, default=1,
+                   help="also chain N clips from each context, each predicted from the one before, and report "
+                        "every clip's pass rate and continuity (default 1: the next scene only)")
+    p.add_argument("--history-frames", type=int, help="clean context latent frames the DiT sees before the noisy "
+                                                     "clip (default: the checkpoint's generator.history_frames)")
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(module="nsp.cli.eval")

@@ -38,6 +38,8 @@ def jobs(source: Path, out: Path, force: bool) -> list[tuple[Path, Path]]:
 def run(args) -> int:
     if args.scenes < 1:
         raise NSPError(f"--scenes {args.scenes}: must be at least 1")
+    if args.history_frames is not None and args.history_frames < 0:
+        raise NSPError(f"--history-frames {args.history_frames}: must be 0 or more")
     if args.steps is not None and args.steps < 2:
         raise NSPError(f"--steps {args.steps}: must be at least 2")
     source, out = Path(args.clip), Path(args.out)
@@ -46,7 +48,7 @@ def run(args) -> int:
         print(f"nothing to do: every clip in {source} has its prediction in {out} (--force redoes them)")
         return 0
 
-    from nsp.cli.common import pick_device, resolve_checkpoint
+    from nsp.cli.common import history_override, pick_device, resolve_checkpoint
     from nsp.video.io import read_video
 
     if source.is_file():
@@ -59,7 +61,8 @@ def run(args) -> int:
     from nsp.video.frames import side_by_side
     from nsp.video.io import write_video
 
-    pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device))
+    pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device),
+                                       overrides=history_override(args.history_frames))
     (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from nsp.evaluation import metrics
+from nsp.evaluation.rollout import rollout
 from nsp.rewards import Candidate, build_reward
 from nsp.understanding.features import clip_features
 from nsp.video.frames import resize_frames
@@ -36,6 +37,7 @@ class EvalSettings:
     baselines: bool = False
     batch_size: int = 16  # clips denoised together
     seed: int = 0
+    rollout: int = 1  # > 1: also chain that many clips from each context and judge each (nsp/evaluation/rollout.py)
 
 
 def load_pairs(data, split: str, limit: int | None) -> list:
@@ -125,8 +127,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         shift = np.roll(np.arange(len(pairs)), 1)  # every context goes to another sample's next scene
         inputs["shuffled_context"] = [inputs["model"][j] for j in shift]
 
-    bar = tqdm(total=sum(len(v) for v in inputs.values()) * s.samples, desc="eval", unit="clip", disable=not progress,
-               dynamic_ncols=True)
+    total = sum(len(v) for v in inputs.values()) * s.samples + len(pairs) * (s.rollout - 1)
+    bar = tqdm(total=total, desc="eval", unit="clip", disable=not progress, dynamic_ncols=True)
     if pipe.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(pipe.device)
     predictions, seconds = {}, 0.0
@@ -136,6 +138,10 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         predictions[method] = predict(pipe, contexts, s, bar)
         if method == "model":
             seconds = time.perf_counter() - start
+    chained = None
+    if s.rollout > 1:
+        bar.set_postfix(method="rollout")
+        chained = rollout(pipe, pairs, [c[0] for c in predictions["model"]], s, reward, bar)
     bar.close()
     memory, memory_kind = peak_memory_gb(pipe.device)
     if s.baselines:
@@ -174,6 +180,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "reward": s.reward,
         "methods": methods,
         "per_clip": per_clip,
+        "rollout": chained,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
         "skipped": {"fvd": "FVD needs I3D weights, which nsp does not ship or download; fd_vlm (Fréchet distance "

@@ -26,7 +26,8 @@ class OracleReward:
         for c in candidates:
             if "scene" not in c.meta:
                 raise NSPError("reward oracle: a sample has no synthetic scene (use it on `nsp data synth` data)")
-            j = judge(Scene.from_json(c.meta["scene"]), c.generated)
+            # meta "clip": which scene after the context this is (a rollout's k-th; default 1, the next one)
+            j = judge(Scene.from_json(c.meta["scene"]), c.generated, clip=int(c.meta.get("clip", 1)))
             scores.append(j.score)
             passed.append(j.passed)
         scores, passed = np.array(scores), np.array(passed)

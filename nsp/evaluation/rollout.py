@@ -1,0 +1,52 @@
+"""`nsp eval --rollout N`: clip after clip from each context, and how fast scene consistency decays along the way.
+
+Clip 1 is the model's usual prediction from the real context; clip k+1 is predicted from clip k alone (as
+`nsp predict --scenes N` does; with clean history where the model has it, the history is clip k's last latent
+frames). Clip k is judged as the k-th scene after the context: the synthetic world's oracle knows where everything
+is at any time (the candidate's meta "clip": k), and the real k-th scene is rendered from the sample's scene for PSNR.
+Continuity is each clip's first frame against the last frame of the clip before it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from nsp.data.world import Scene, render_clip
+from nsp.evaluation import metrics
+from nsp.rewards import Candidate
+from nsp.video.io import Clip
+
+
+def real_scene(meta: dict, k: int, like: np.ndarray) -> np.ndarray | None:
+    """The real k-th scene after the context, where the sample is synthetic (None for real videos)."""
+    if "scene" not in meta:
+        return None
+    return render_clip(Scene.from_json(meta["scene"]), k, len(like), like.shape[1])
+
+
+def rollout(pipe, pairs: list, first: list[np.ndarray], s, reward, progress=None) -> list[dict]:
+    """Per clip k = 1..s.rollout: pass rate (95% CI), score, continuity with the clip before, PSNR against the real
+    k-th scene (None where it is not known). `first`: the model's clip-1 prediction for every pair."""
+    from nsp.evaluation.run import predict  # run.py imports this module
+
+    fps = pipe.model.config.generator.fps
+    previous, clips, out = [p.context.frames for p in pairs], first, []
+    for k in range(1, s.rollout + 1):
+        if k > 1:
+            settings = replace(s, samples=1, seed=s.seed + 7919 * k)  # each clip of the chain its own noise
+            previous, clips = clips, [c[0] for c in predict(pipe, [(None, Clip(c, fps)) for c in clips], settings,
+                                                            progress)]
+        references = [p.next.frames if k == 1 else real_scene(p.meta, k, c) for p, c in zip(pairs, clips)]
+        scores, _ = reward([Candidate(c, prev, ref, dict(p.meta, clip=k))
+                            for c, prev, ref, p in zip(clips, previous, references, pairs)])
+        passed = (scores.passed if scores.passed is not None else scores.values >= 0.5).astype(np.float64)
+        known = [(c, r) for c, r in zip(clips, references) if r is not None]
+        out.append({
+            "clip": k, "pass_rate": float(passed.mean()), "pass_rate_ci": list(metrics.bootstrap_ci(passed)),
+            "score": float(np.mean(scores.values)),
+            "continuity_ssim": float(np.mean([metrics.continuity(p, c)["continuity_ssim"]
+                                              for p, c in zip(previous, clips)])),
+            "psnr": float(np.mean([metrics.psnr(c, r) for c, r in known])) if known else None,
+        })
+    return out
