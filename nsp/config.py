@@ -68,6 +68,9 @@ class GeneratorConfig(_Strict):
     # Latent frames of the context clip given to the DiT clean, before the noisy next clip (Video-GPT's clean
     # history; 0: the paper's NSP, where the context reaches the DiT only through the VLM queries).
     history_frames: int = Field(0, ge=0)
+    # Clips of num_frames the context holds, back to back: 1 for NSP; 3 for visual sentences (A, A', B -> B', the
+    # example pair defining the task). The VLM sees them all; the history's latent frames are counted from the end.
+    context_clips: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _ltx_shapes(self) -> "GeneratorConfig":

@@ -106,10 +106,11 @@ class NSPModel(nn.Module):
             return None
         gen = self.generator
         device = self.context_encoder.queries.device
-        blank = np.zeros((g.num_frames, g.height, g.width, 3), np.uint8)
-        frames = np.stack([blank if c is None else last_frames(resize_frames(c.frames, g.height, g.width),
-                                                                g.num_frames) for c in clips])
-        latents = gen.encode_latents(frames_to_video(frames).to(device), sample=False)
+        length = g.num_frames * g.context_clips
+        blank = np.zeros((length, g.height, g.width, 3), np.uint8)
+        frames = np.stack([blank if c is None else last_frames(resize_frames(c.frames, g.height, g.width), length)
+                           for c in clips])
+        latents = gen.encode_clips(frames_to_video(frames).to(device), g.num_frames)
         history = gen.history_tokens(latents, g.history_frames)
         missing = torch.tensor([c is None for c in clips], device=device)
         return torch.where(missing[:, None, None], torch.zeros_like(history), history)

@@ -99,8 +99,10 @@ class NSPPipeline:
             return None
         g = self.model.config.generator
         if isinstance(video, (str, Path)):  # only the end matters: decode no more than it, at a bounded size
-            video = read_video(video, last_seconds=g.num_frames / g.fps + 1.0, max_side=2 * max(g.height, g.width))
-        return Clip(fit_context(video.frames, video.fps, g.num_frames, g.height, g.width, g.fps), g.fps)
+            video = read_video(video, last_seconds=g.num_frames * g.context_clips / g.fps + 1.0,
+                               max_side=2 * max(g.height, g.width))
+        frames = g.num_frames * g.context_clips
+        return Clip(fit_context(video.frames, video.fps, frames, g.height, g.width, g.fps), g.fps)
 
     @torch.no_grad()
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,

@@ -8,12 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import numpy as np
 import torch
 
-from nsp.data.cache import CachedStream
+from nsp.data.cache import CachedStream, encode_pair_latents
 from nsp.data.loader import PairStream, bucket_batches
-from nsp.generation.ltx import frames_to_video
 from nsp.video.qwen_input import VideoInput, prepare_video
 
 
@@ -43,15 +41,9 @@ def example_stream(data_cfg, model, split: str, *, shuffle: bool, seed: int, rep
 
 @torch.no_grad()
 def _encode_on_the_fly(stream, model, batch_size: int) -> Iterator[Example]:
-    enc, cfg, gen = model.context_encoder, model.config.vlm, model.generator
-    device = enc.queries.device
+    enc, cfg = model.context_encoder, model.config.vlm
     for batch in bucket_batches(stream, batch_size):
-        nxt = frames_to_video(np.stack([p.next.frames for p in batch])).to(device)
-        latents = {"next": gen.encode_latents(nxt, sample=False)}
-        if all(p.context is not None for p in batch):
-            ctx = frames_to_video(np.stack([p.context.frames for p in batch])).to(device)
-            latents["context"] = gen.encode_latents(ctx, sample=False)
-            latents["image"] = gen.encode_latents(ctx[:, :, :1], sample=False)
+        latents = encode_pair_latents(model, batch, enc.queries.device)
         for i, p in enumerate(batch):
             video = None if p.context is None else prepare_video(p.context.frames, p.context.fps, cfg.video, enc.spec,
                                                                  cfg.max_tokens)

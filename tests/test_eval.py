@@ -130,6 +130,24 @@ def test_oracle_judges_the_kth_scene_of_a_rollout(eval_data):
             assert as_next.values[0] < as_third.values[0]
 
 
+def test_a_clip_without_a_visible_ball_passes_when_empty():
+    from nsp.data.oracle import judge, shows_a_ball
+    from nsp.data.world import FAMILIES, sample_scene
+
+    rng, cases = np.random.default_rng(0), {True: 0, False: 0}
+    for family in FAMILIES:
+        for _ in range(4):
+            scene = sample_scene(rng, family)
+            for k in range(1, 7):
+                blank = np.full((9, 64, 64, 3), scene.background, np.uint8)  # nothing but the background
+                shows = shows_a_ball(scene, 9, 64, k)
+                cases[shows] += 1
+                assert shows or family != "switch"  # the lamp is always there to be judged
+                if not shows:
+                    assert judge(scene, blank, clip=k).passed, (family, k)
+    assert cases[True] and cases[False]  # both kinds occur in a rollout of 6 clips
+
+
 def test_rollout_chains_clips_and_judges_each(tiny_model, eval_data, tmp_path):
     from nsp.evaluation.report import write_report
     from nsp.evaluation.run import EvalSettings, evaluate
@@ -143,6 +161,7 @@ def test_rollout_chains_clips_and_judges_each(tiny_model, eval_data, tmp_path):
     assert chain[0]["pass_rate"] == report["methods"]["model"]["pass_rate"]  # clip 1 is the usual prediction
     assert chain[0]["continuity_ssim"] == pytest.approx(report["methods"]["model"]["continuity_ssim"])
     for r in chain:
+        assert 0 <= r["showing_a_ball"] <= 1 and (r["pass_rate_showing"] is None) == (r["showing_a_ball"] == 0)
         assert 0 <= r["pass_rate"] <= 1 and 0 <= r["score"] <= 1 and r["psnr"] > 0 and -1 <= r["continuity_ssim"] <= 1
     md = write_report(report, examples, tmp_path / "r")["markdown"]
     assert "| 3 |" in Path(md).read_text() and "Rollout: 3 clips chained" in Path(md).read_text()

@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from nsp.config import preset_config
 from nsp.errors import NSPError
+from nsp.generation.ltx import frames_to_video
 from nsp.model import STAGE_TRAINABLE, NSPModel
 from nsp.pipeline import NSPPipeline
 from tests.conftest import paper_overrides
@@ -150,3 +152,28 @@ def test_clean_history_conditions_the_dit(clip):
     loss.backward()
     assert torch.isfinite(loss) and gen.transformer.proj_in.weight.grad.abs().sum() > 0
     assert NSPModel.from_config(preset_config("tiny")).encode_history([clip]) is None
+
+
+def test_a_multi_clip_context_is_encoded_clip_by_clip(clip):
+    """generator.context_clips: a visual sentence (A, A', B) is one context of 3 clips; the VAE encodes each clip on
+    its own, and the history counts its latent frames from the end of the sentence."""
+    from nsp.video.io import Clip
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=3", "generator.history_frames=9"]))
+    gen = model.generator
+    a, a2, b = clip.frames, clip.frames[::-1].copy(), clip.frames[:, :, ::-1].copy()
+    sentence = np.concatenate([a, a2, b])
+    with torch.no_grad():
+        whole = gen.encode_clips(frames_to_video(sentence[None]), 9)
+        parts = [gen.encode_latents(frames_to_video(x[None]), sample=False) for x in (a, a2, b)]
+        assert whole.shape[2] == 3 * parts[0].shape[2] == 9
+        assert torch.allclose(whole, torch.cat(parts, 2), atol=1e-5)
+        one = gen.encode_clips(frames_to_video(a[None]), 9)  # a single clip: plain encode_latents
+        assert torch.equal(one, parts[0])
+
+        history = model.encode_history([Clip(sentence, clip.fps)])
+        assert torch.allclose(history, gen.pack(torch.cat(parts, 2)), atol=1e-5)  # all 9 latent frames, in order
+    # The pipeline keeps the whole sentence (27 frames at the model's size), not only its last clip.
+    fitted = NSPPipeline(model).fit_context(Clip(sentence, clip.fps))
+    assert fitted.frames.shape == (27, 64, 64, 3) and np.array_equal(fitted.frames, sentence)

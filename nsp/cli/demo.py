@@ -133,7 +133,7 @@ class Demo:
 
     def sft_model(self) -> str:
         """SFT starts the model's NSP life: whether its DiT also sees clean context frames is decided here."""
-        return "model.overrides=[" + ", ".join([*TINY_ASSETS, f"generator.history_frames={self.plan.history_frames}"]) + "]"
+        return f"model.history_frames={self.plan.history_frames}"
 
     def sft(self):
         self.train("sft", "sft", self.out / "t2v" / "final", self.sft_model(),

@@ -69,7 +69,7 @@ def cache_dataset(data: str | Path, checkpoint: str | Path, out: str | Path, spl
             with ShardWriter(tmp / split) as writer, tqdm(total=total, desc=f"cache {split}", unit="pair",
                                                           disable=not progress, dynamic_ncols=True) as bar:
                 for batch in bucket_batches(pairs, batch_size):
-                    latents = _encode_batch(model, batch, dev)
+                    latents = encode_pair_latents(model, batch, dev)
                     for i, pair in enumerate(batch):
                         tensors = {name: t[i].contiguous().cpu() for name, t in latents.items()}
                         meta = dict(pair.meta)
@@ -90,13 +90,15 @@ def cache_dataset(data: str | Path, checkpoint: str | Path, out: str | Path, spl
 
 
 @torch.no_grad()
-def _encode_batch(model, batch, device) -> dict[str, torch.Tensor]:
+def encode_pair_latents(model, batch, device) -> dict[str, torch.Tensor]:
+    """The latents a batch of pairs trains on (posterior mode): "next"; where every pair has a context, "context"
+    (clip by clip for a multi-clip context) and "image" (its first frame, for T2V's image phase)."""
     gen = model.generator
     out = {"next": gen.encode_latents(frames_to_video(np.stack([p.next.frames for p in batch])).to(device),
                                       sample=False)}
     if all(p.context is not None for p in batch):
         context = frames_to_video(np.stack([p.context.frames for p in batch])).to(device)
-        out["context"] = gen.encode_latents(context, sample=False)
+        out["context"] = gen.encode_clips(context, model.config.generator.num_frames)
         out["image"] = gen.encode_latents(context[:, :, :1], sample=False)
     return out
 

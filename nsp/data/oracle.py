@@ -91,6 +91,17 @@ def judge(scene: Scene, frames: np.ndarray, clip: int = 1) -> Judgement:
     return Judgement(float(np.mean(scores)), float(np.mean(passed)) >= PASS_FRAMES, passed, seen)
 
 
+def shows_a_ball(scene: Scene, num_frames: int, size: int, clip: int = 1) -> bool:
+    """Whether any ball is visible (as `judge` counts it) in some frame of clip `clip`. Where none is (every ball
+    behind the screen or off the canvas, no lamp), a clip of the empty background passes: such clips say little."""
+    full_area = np.pi * (RADIUS * size) ** 2
+    for tau in frame_times(num_frames, clip):
+        state = state_at(scene, float(tau))
+        if state.lamp_on is not None or any(m.sum() >= VISIBLE * full_area for m in ball_masks(scene, state, size)):
+            return True
+    return False
+
+
 def vae_like_degradation(clip: np.ndarray, rng: np.random.Generator, sigma: float = 1.2, noise: float = 12.0,
                          drift: float = 10.0) -> np.ndarray:
     """What a small VAE does to a clip, for validating the oracle: Gaussian blur, pixel noise, a global colour drift."""

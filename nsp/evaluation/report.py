@@ -54,10 +54,12 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
         lines += ["", f"Rollout: {len(report['rollout'])} clips chained from each context, each predicted from the "
                       "one before; clip k judged as the k-th scene after the context (continuity: its first frame "
                       "vs the previous clip's last).", "",
-                  "| clip | pass rate | 95% CI | score | continuity SSIM | PSNR vs the real scene |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {r['clip']} | {fmt(r['pass_rate'])} | {ci(r['pass_rate_ci'])} | {fmt(r['score'])} | "
-                  f"{fmt(r['continuity_ssim'])} | {fmt(r['psnr'], 2)} |" for r in report["rollout"]]
+                  "| clip | pass rate | 95% CI | real scene shows a ball | pass rate there | 95% CI | score | "
+                  "continuity SSIM | PSNR vs the real scene |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['clip']} | {fmt(r['pass_rate'])} | {ci(r['pass_rate_ci'])} | {fmt(r['showing_a_ball'], 2)} | "
+                  f"{fmt(r['pass_rate_showing'])} | {ci(r['pass_rate_showing_ci'] or (None, None))} | "
+                  f"{fmt(r['score'])} | {fmt(r['continuity_ssim'])} | {fmt(r['psnr'], 2)} |"
+                  for r in report["rollout"]]
     lines += ["", f"Fréchet distance of the predictions to the real next scenes in the VLM's visual-feature space "
                   f"(fd_vlm): {fmt(fd)}.",
               f"Efficiency: {e['seconds_per_clip']:.3f} s per clip (batch {e['batch_size']}, {e['device']}); "

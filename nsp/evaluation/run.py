@@ -162,7 +162,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         methods[method] = summarise(rows, families)
         if method == "model":  # per clip, in context-major order: lets two checkpoints be compared pair by pair
             per_clip = {"keys": [p.key for p in pairs], "passed": [r["passed"] for r in rows],
-                        "score": [r["score"] for r in rows]}
+                        "score": [r["score"] for r in rows], "continuity_ssim": [r["continuity_ssim"] for r in rows]}
         methods[method]["diversity"] = None if s.samples < 2 or method not in GENERATED else float(np.mean(diversity))
 
     # Learned-feature metric: Fréchet distance in the model's own VLM visual-feature space (predicted vs real).

@@ -83,6 +83,17 @@ class LTXGenerator(nn.Module):
         return LTXPipeline._normalize_latents(latents, self.vae.latents_mean, self.vae.latents_std,
                                               self.vae.config.scaling_factor)
 
+    def encode_clips(self, video: torch.Tensor, clip_frames: int) -> torch.Tensor:
+        """A context of n clips of `clip_frames` each, back to back in time (a visual sentence: A, A', B) -> their
+        latents (mode), each clip encoded on its own and concatenated in time: the VAE never mixes two clips in one
+        latent frame, and a one-clip context is exactly `encode_latents`."""
+        frames = video.shape[2]
+        if frames <= clip_frames or frames % clip_frames:
+            return self.encode_latents(video, sample=False)
+        clips = video.unflatten(2, (frames // clip_frames, clip_frames)).transpose(1, 2).flatten(0, 1)
+        latents = self.encode_latents(clips, sample=False)  # (B * n, C, f, h, w)
+        return latents.unflatten(0, (video.shape[0], -1)).transpose(1, 2).flatten(2, 3)
+
     def encode(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(B, 3, F, H, W) in [-1, 1] -> packed, normalised latent tokens (B, S, C) for the DiT."""
         return self.pack(self.encode_latents(video, generator))
