@@ -18,6 +18,7 @@ import torch
 
 from nsp.generation.flow import inference_sigmas, timestep_shift
 from nsp.generation.ltx import guided_velocity, video_to_frames
+from nsp.errors import NSPError
 from nsp.model import NSPModel
 from nsp.video.frames import fit_context
 from nsp.video.io import Clip, read_video
@@ -92,17 +93,27 @@ class NSPPipeline:
             context = Clip(out.frames[0], out.fps)
         return NSPPipelineOutput(np.concatenate(scenes)[None], out.fps)
 
-    def fit_context(self, video: str | Path | Clip | None) -> Clip | None:
-        """Any clip (file or decoded) -> a context like the training ones: the model's frame rate and frame count,
-        ending at the clip's last frame, centre-cropped and resized to the model's frame size."""
+    def fit_context(self, video: str | Path | Clip | None, clips: int | None = None) -> Clip | None:
+        """Any clip (file or decoded) -> a context like the training ones: the model's frame rate and frame count
+        (`clips` clip lengths; default generator.context_clips), ending at the clip's last frame, centre-cropped and
+        resized to the model's frame size."""
         if video is None:
             return None
         g = self.model.config.generator
+        frames = g.num_frames * (clips or g.context_clips)
         if isinstance(video, (str, Path)):  # only the end matters: decode no more than it, at a bounded size
-            video = read_video(video, last_seconds=g.num_frames * g.context_clips / g.fps + 1.0,
-                               max_side=2 * max(g.height, g.width))
-        frames = g.num_frames * g.context_clips
+            video = read_video(video, last_seconds=frames / g.fps + 1.0, max_side=2 * max(g.height, g.width))
         return Clip(fit_context(video.frames, video.fps, frames, g.height, g.width, g.fps), g.fps)
+
+    def visual_sentence(self, example: tuple[str | Path | Clip, str | Path | Clip], query: str | Path | Clip) -> Clip:
+        """The example pair (A, A') and the query B -> one context A, A', B, each fitted as a clip of its own: what a
+        model trained on visual sentences (generator.context_clips=3) continues with B'."""
+        g = self.model.config.generator
+        if g.context_clips != 3:
+            raise NSPError(f"this model reads contexts of {g.context_clips} clip(s); an example pair needs one "
+                           "trained on visual sentences (generator.context_clips=3)")
+        parts = [self.fit_context(x, clips=1) for x in (*example, query)]
+        return Clip(np.concatenate([c.frames for c in parts]), g.fps)
 
     @torch.no_grad()
     def generate(self, condition: torch.Tensor, *, num_frames: int, height: int, width: int,

@@ -9,7 +9,8 @@ from nsp.errors import NSPError
 
 
 def run(args) -> int:
-    return {"synth": synth, "build": build, "inspect": inspect, "cache": cache}[args.data_command](args)
+    return {"synth": synth, "build": build, "inspect": inspect, "cache": cache,
+            "sentences": sentences}[args.data_command](args)
 
 
 def synth(args) -> int:
@@ -37,6 +38,24 @@ def synth(args) -> int:
     manifest = synthesize(out, counts, seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
                           workers=args.workers)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items()) + " pairs")
+    return 0
+
+
+def sentences(args) -> int:
+    from nsp.data.sentences import build_sentences
+    from nsp.data.shards import read_manifest
+
+    counts = {"train": args.train, "val": args.val, "test": args.test}
+    if any(v < 0 for v in counts.values()):
+        raise NSPError(f"split sizes must be >= 0, got {counts}")
+    read_manifest(args.data)  # a missing or foreign --data fails before anything is written
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise NSPError(f"--out {out}: exists (use --force to replace it)")
+    manifest = build_sentences(args.data, out, counts, [t.strip() for t in args.tasks.split(",") if t.strip()],
+                               inverse=args.inverse, seed=args.seed)
+    print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
+          + f" sentences ({', '.join(manifest['tasks'])})")
     return 0
 
 

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "$NSP_CHECKPOINT)")
     p.add_argument("--out", required=True, help="output video (.mp4, .mov, .mkv or .avi), or a directory when CLIP "
                                                 "is one")
+    p.add_argument("--example", nargs=2, metavar=("A", "A2"),
+                   help="a visual sentence: the example pair A -> A2 (two clips) defines the task, and the model "
+                        "continues CLIP the same way (needs a model trained with generator.context_clips=3)")
     p.add_argument("--scenes", type=int, default=1, help="roll out N scenes, each one the next one's context")
     p.add_argument("--side-by-side", action="store_true", help="write the context (as the model saw it) and the "
                                                                "prediction next to each other in one video")
@@ -103,6 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, default=None, help="processes (default: up to 4)")
     d.add_argument("--force", action="store_true", help="replace --out if it holds something else")
     d.set_defaults(module="nsp.cli.data")
+    d = dsub.add_parser("sentences", help="visual sentences (A, A', B) -> B' from a pair dataset",
+                        description="Turn a pair dataset (synthetic or built from real videos) into visual sentences "
+                                    "(UniVid): the context is an example pair A, A' and a query B back to back, the "
+                                    "target B'; the example pair defines the task (nsp, mirror, reverse, colour_swap, "
+                                    "speed). Train on it with generator.context_clips=3 (see README).")
+    d.add_argument("--data", required=True, help="the pair dataset to draw examples and queries from")
+    d.add_argument("--out", required=True, help="sentence dataset directory to write")
+    d.add_argument("--tasks", default=",".join(["nsp", "mirror", "reverse", "colour_swap", "speed"]),
+                   help="comma-separated tasks (default: all five)")
+    d.add_argument("--train", type=int, default=20, help="queries per task from the train split (default 20)")
+    d.add_argument("--val", type=int, default=4, help="queries per task from the val split (default 4)")
+    d.add_argument("--test", type=int, default=40, help="queries per task from the test split (default 40)")
+    d.add_argument("--inverse", action="store_true", help="also each sentence read backwards (A', A, B') -> B")
+    d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
+    d.add_argument("--force", action="store_true", help="replace --out if it exists")
+    d.set_defaults(module="nsp.cli.data")
+
     d = dsub.add_parser("build", help="NSP pairs from real videos (scene cuts -> consecutive scene pairs)",
                         description="Detect scene cuts (PySceneDetect), pair consecutive scenes as (preceding, "
                                     "next), resample to --frames at --fps, crop/resize to a size bucket, filter, and "

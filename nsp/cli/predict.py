@@ -38,6 +38,8 @@ def jobs(source: Path, out: Path, force: bool) -> list[tuple[Path, Path]]:
 def run(args) -> int:
     if args.scenes < 1:
         raise NSPError(f"--scenes {args.scenes}: must be at least 1")
+    if args.example and args.scenes > 1:
+        raise NSPError("--example with --scenes: a visual sentence predicts one scene (B'); use --scenes 1")
     if args.history_frames is not None and args.history_frames < 0:
         raise NSPError(f"--history-frames {args.history_frames}: must be 0 or more")
     if args.steps is not None and args.steps < 2:
@@ -51,8 +53,8 @@ def run(args) -> int:
     from nsp.cli.common import history_override, pick_device, resolve_checkpoint
     from nsp.video.io import read_video
 
-    if source.is_file():
-        read_video(source, last_seconds=1.0)  # bad input fails here, before any model is loaded
+    for path in ([source] if source.is_file() else []) + [Path(x) for x in args.example or []]:
+        read_video(path, last_seconds=1.0)  # bad input fails here, before any model is loaded
     checkpoint = resolve_checkpoint(args.checkpoint)
 
     from tqdm.auto import tqdm
@@ -64,13 +66,16 @@ def run(args) -> int:
     pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device),
                                        overrides=history_override(args.history_frames))
     (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
+    if args.example and pipe.model.config.generator.context_clips != 3:
+        raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
+                       f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
     for clip_path, target in todo:
         bar.set_postfix(clip=clip_path.name[-30:])
         try:
-            context = pipe.fit_context(clip_path)
+            context = pipe.visual_sentence(args.example, clip_path) if args.example else pipe.fit_context(clip_path)
         except NSPError as err:
             if len(todo) == 1:
                 raise

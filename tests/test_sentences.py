@@ -1,0 +1,108 @@
+"""Visual sentences (A, A', B) -> B': the tasks, the sentence layout, and datasets built from real shards."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nsp.data.sentences import TASKS, build_sentences, sentence, task_pair
+from tests.conftest import random_frames, run_nsp
+
+
+def test_each_task_transforms_a_pair_as_named():
+    context, nxt = random_frames(9, 8, 12, seed=1), random_frames(9, 8, 12, seed=2)
+    assert np.array_equal(task_pair("nsp", context, nxt)[1], nxt)
+    assert np.array_equal(task_pair("mirror", context, nxt)[1][:, :, 0], context[:, :, -1])
+    assert np.array_equal(task_pair("reverse", context, nxt)[1][0], context[-1])
+    swapped = task_pair("colour_swap", context, nxt)[1]
+    assert np.array_equal(swapped[..., 1], context[..., 0]) and np.array_equal(swapped[..., 0], context[..., 2])
+    fast = task_pair("speed", context, nxt)[1]  # frames 0, 2, ..., 16 of the context followed by its next scene
+    assert len(fast) == 9 and np.array_equal(fast[:5], context[::2]) and np.array_equal(fast[5:], nxt[1::2][:4])
+    for task in TASKS:
+        x, x2 = task_pair(task, context, nxt)
+        assert x2.shape == context.shape and x2.flags.c_contiguous and np.array_equal(x, context)
+
+
+def test_a_sentence_is_example_pair_then_query_and_reads_backwards_as_the_inverse():
+    a, a_next, b, b_next = (random_frames(9, 8, 8, seed=s) for s in range(4))
+    context, target = sentence("nsp", (a, a_next), (b, b_next))
+    assert np.array_equal(context, np.concatenate([a, a_next, b])) and np.array_equal(target, b_next)
+    context, target = sentence("nsp", (a, a_next), (b, b_next), inverse=True)  # the preceding scene from the next
+    assert np.array_equal(context, np.concatenate([a_next, a, b_next])) and np.array_equal(target, b)
+    context, target = sentence("reverse", (a, a_next), (b, b_next), inverse=True)
+    assert np.array_equal(context[:9], a[::-1]) and np.array_equal(target, b)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    from nsp.data.synth import synthesize
+
+    data = tmp_path_factory.mktemp("sent") / "synth"
+    synthesize(data, {"train": 3, "val": 0, "test": 3}, seed=5, workers=1, progress=False)
+    return data
+
+
+def test_sentence_dataset_from_synthetic_pairs(synthetic, tmp_path):
+    from nsp.data.loader import PairStream
+    from nsp.data.oracle import judge
+    from nsp.data.world import Scene
+
+    out = tmp_path / "sentences"
+    manifest = build_sentences(synthetic, out, {"train": 2, "val": 0, "test": 3}, ["nsp", "mirror"], inverse=True,
+                               progress=False)
+    assert manifest["tasks"] == ["nsp", "mirror", "nsp_inverse", "mirror_inverse"]
+    assert manifest["splits"]["test"] == {"pairs": 12, "tasks": {t: 3 for t in manifest["tasks"]}}
+    samples = list(PairStream(out, "test", shuffle=False))
+    assert len(samples) == 12
+    by_task = {}
+    for s in samples:
+        assert s.context.frames.shape == (27, 64, 64, 3) and s.next.frames.shape == (9, 64, 64, 3)
+        assert s.meta["example"] != s.meta["query"] and s.meta["family"] == s.meta["task"]
+        by_task.setdefault(s.meta["task"], []).append(s)
+    assert {t: sorted(s.meta["query"] for s in v) for t, v in by_task.items()}["nsp"] == \
+        sorted(s.meta["query"] for s in by_task["mirror"])  # every query meets every task
+    for s in by_task["nsp"] + by_task["nsp_inverse"]:  # the oracle judges the next, or the preceding, scene
+        assert judge(Scene.from_json(s.meta["scene"]), s.next.frames, clip=s.meta["clip"]).passed
+    for s in by_task["mirror"]:
+        assert "scene" not in s.meta  # no oracle for a transformed scene
+        assert np.array_equal(s.next.frames, s.context.frames[18:, :, ::-1])  # B' = B mirrored
+
+
+def test_sentences_cli_and_its_errors(synthetic, tmp_path):
+    out = tmp_path / "s"
+    r = run_nsp("data", "sentences", "--data", synthetic, "--out", out, "--train", "1", "--val", "0", "--test", "1",
+                "--tasks", "reverse,speed")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["tasks"] == ["reverse", "speed"]
+    bad = tmp_path / "bad"
+    r = run_nsp("data", "sentences", "--data", synthetic, "--out", bad, "--tasks", "nsp,rotate")
+    assert r.returncode == 2 and "--tasks: unknown task 'rotate'" in r.stderr and not bad.exists()
+    r = run_nsp("data", "sentences", "--data", synthetic, "--out", out)
+    assert r.returncode == 2 and "exists" in r.stderr
+
+
+def test_predict_with_an_example_pair(tmp_path, clip_file, tiny_checkpoint):
+    import torch
+
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+    from nsp.video.io import read_video, write_video
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=3", "generator.history_frames=9"]))
+    ck = model.save_pretrained(tmp_path / "sentences_ck")
+    frames = read_video(clip_file).frames
+    a2 = write_video(tmp_path / "a2.mp4", frames[:, :, ::-1], 8.0)  # the example: "mirror it"
+    out = tmp_path / "b2.mp4"
+    r = run_nsp("predict", clip_file, "--example", clip_file, a2, "--checkpoint", ck, "--out", out, "--steps", "2")
+    assert r.returncode == 0, r.stderr
+    assert read_video(out).frames.shape == (9, 64, 64, 3)
+
+    r = run_nsp("predict", clip_file, "--example", clip_file, a2, "--checkpoint", tiny_checkpoint, "--out",
+                tmp_path / "x.mp4")
+    assert r.returncode == 2 and "was not trained on visual sentences" in r.stderr and not (tmp_path / "x.mp4").exists()
+    r = run_nsp("predict", clip_file, "--example", clip_file, tmp_path / "missing.mp4", "--checkpoint", ck, "--out",
+                tmp_path / "y.mp4")
+    assert r.returncode == 2 and "missing.mp4: file not found" in r.stderr
