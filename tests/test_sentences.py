@@ -106,3 +106,50 @@ def test_predict_with_an_example_pair(tmp_path, clip_file, tiny_checkpoint):
     r = run_nsp("predict", clip_file, "--example", clip_file, tmp_path / "missing.mp4", "--checkpoint", ck, "--out",
                 tmp_path / "y.mp4")
     assert r.returncode == 2 and "missing.mp4: file not found" in r.stderr
+
+
+def test_sentence_report_recognises_the_task_from_the_prediction(synthetic, tmp_path):
+    from nsp.data.loader import PairStream
+    from nsp.evaluation.report import sentences_section
+    from nsp.evaluation.sentences import sentence_report
+
+    out = tmp_path / "sentences"
+    build_sentences(synthetic, out, {"train": 0, "val": 0, "test": 3}, ["nsp", "mirror", "reverse"], inverse=True,
+                    progress=False)
+    pairs = list(PairStream(out, "test", shuffle=False))
+    real = sentence_report(pairs, [p.next.frames for p in pairs])  # a perfect model
+    assert real["tasks"] == ["mirror", "nsp", "reverse"] and real["chance"] == pytest.approx(1 / 3)
+    assert real["task_accuracy"] == 1.0 and all(m["accuracy"] == 1.0 for m in real["by_task"].values())
+    inv = real["inverse"]["nsp_inverse"]
+    assert inv["psnr"] == 100.0 and inv["closer_to_real_than_to_query"] == 1.0
+    assert inv["oracle_pass_as_preceding"] == 1.0 and inv["oracle_pass_as_following"] < 1.0
+
+    # a model that always mirrors, whatever the example pair: only the mirror sentences are recognised
+    targets = {(p.meta["query"], p.meta["task"]): p.next.frames for p in pairs}
+    always_mirror = [targets[(p.meta["query"], "mirror")] for p in pairs]
+    r = sentence_report(pairs, always_mirror)
+    assert r["confusion"]["reverse"]["mirror"] == 3 and r["confusion"]["nsp"]["mirror"] == 3
+    assert r["by_task"]["mirror"]["accuracy"] == 1.0 and r["task_accuracy"] == pytest.approx(1 / 3)
+    text = "\n".join(sentences_section(r))
+    assert "| reverse | 0.00 |" in text and "nsp_inverse" in text
+
+
+def test_eval_on_a_sentence_dataset_reports_task_accuracy(synthetic, tmp_path):
+    import torch
+
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+
+    data = tmp_path / "sentences"
+    build_sentences(synthetic, data, {"train": 0, "val": 0, "test": 2}, ["mirror", "reverse"], progress=False)
+    torch.manual_seed(0)
+    ck = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=3", "generator.history_frames=9"])
+                              ).save_pretrained(tmp_path / "ck")
+    out = tmp_path / "report"
+    r = run_nsp("eval", "--checkpoint", ck, "--data", data, "--out", out, "--steps", "2")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["reward"] == "reference" and report["contexts"] == 4  # the oracle cannot judge a mirrored scene
+    s = report["sentences"]
+    assert s["tasks"] == ["mirror", "reverse"] and sum(sum(row.values()) for row in s["confusion"].values()) == 4
+    assert 0 <= s["task_accuracy"] <= 1 and "Visual sentences" in (out / "REPORT.md").read_text()

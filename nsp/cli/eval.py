@@ -27,7 +27,9 @@ def run(args) -> int:
 
     manifest = read_manifest(args.data)  # bad inputs fail here, before any model is loaded
     read_checkpoint_meta(args.checkpoint)
-    reward = args.reward or ("oracle" if manifest.get("kind") == "synthetic" else "judge")
+    # the oracle on the synthetic world; on visual sentences (mostly transformed scenes it cannot judge) the
+    # similarity to the real B'; the local VLM judge on real videos
+    reward = args.reward or {"synthetic": "oracle", "sentences": "reference"}.get(manifest.get("kind"), "judge")
 
     from nsp.evaluation.report import write_report
     from nsp.evaluation.run import EvalSettings, evaluate

@@ -60,6 +60,8 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
                   f"{fmt(r['pass_rate_showing'])} | {ci(r['pass_rate_showing_ci'] or (None, None))} | "
                   f"{fmt(r['score'])} | {fmt(r['continuity_ssim'])} | {fmt(r['psnr'], 2)} |"
                   for r in report["rollout"]]
+    if report.get("sentences"):
+        lines += sentences_section(report["sentences"])
     lines += ["", f"Fréchet distance of the predictions to the real next scenes in the VLM's visual-feature space "
                   f"(fd_vlm): {fmt(fd)}.",
               f"Efficiency: {e['seconds_per_clip']:.3f} s per clip (batch {e['batch_size']}, {e['device']}); "
@@ -67,6 +69,26 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
     for name, why in report.get("skipped", {}).items():
         lines.append(f"Skipped: {name} — {why}.")
     return "\n".join(lines) + "\n"
+
+
+def sentences_section(r: dict) -> list[str]:
+    lines = ["", f"Visual sentences: a prediction is *recognised* when, of what each task makes of the same query, "
+                 f"its own task's result is the nearest. Accuracy {fmt(r['task_accuracy'])} "
+                 f"{ci(r['task_accuracy_ci'] or (None, None))} (chance {fmt(r['chance'], 2)}).", "",
+             "| task | recognised | PSNR vs its B' | " + " | ".join(f"→ {u}" for u in r["tasks"]) + " |",
+             "|---|---|---|" + "---|" * len(r["tasks"])]
+    for t, m in r["by_task"].items():
+        lines.append(f"| {t} | {fmt(m['accuracy'], 2)} | {fmt(m['psnr'], 2)} | "
+                     + " | ".join(str(r["confusion"][t][u]) for u in r["tasks"]) + " |")
+    if r["inverse"]:
+        lines += ["", "Read backwards, (A', A, B') -> B: the inverse task.", "",
+                  "| sentence | PSNR vs the real B | copying B' | closer to B than to B' | oracle: the scene before "
+                  "| (control) the scene after |", "|---|---|---|---|---|---|"]
+        for t, m in r["inverse"].items():
+            lines.append(f"| {t} | {fmt(m['psnr'], 2)} | {fmt(m['psnr_copy_query'], 2)} | "
+                         f"{fmt(m['closer_to_real_than_to_query'], 2)} | {fmt(m['oracle_pass_as_preceding'], 2)} | "
+                         f"{fmt(m['oracle_pass_as_following'], 2)} |")
+    return lines
 
 
 def write_report(report: dict, examples: list[tuple], out: str | Path, title: str = "NSP benchmark") -> dict:

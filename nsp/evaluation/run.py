@@ -18,6 +18,7 @@ import torch
 
 from nsp.evaluation import metrics
 from nsp.evaluation.rollout import rollout
+from nsp.evaluation.sentences import sentence_report
 from nsp.rewards import Candidate, build_reward
 from nsp.understanding.features import clip_features
 from nsp.video.frames import resize_frames
@@ -181,6 +182,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "methods": methods,
         "per_clip": per_clip,
         "rollout": chained,
+        "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
+        if pairs[0].meta.get("source") == "sentence" else None,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
         "skipped": {"fvd": "FVD needs I3D weights, which nsp does not ship or download; fd_vlm (Fréchet distance "
