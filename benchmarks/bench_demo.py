@@ -13,16 +13,11 @@ demo run given as NSP_BENCH_DEMO=DIR, and records:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import result
+from benchmarks.common import on_demo_run, result
 
 COMMAND = "make bench  # python -m benchmarks.run demo  (runs `nsp demo`)"
-REPO = Path(__file__).resolve().parent.parent
 
 # What else was measured on a finished demo run (DEMO = its --out), by hand: written down with the commands so that
 # the results say what was tried, not only what the default plan reaches. Evaluations: 200 test contexts; "paired"
@@ -82,9 +77,4 @@ def record(run: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    given = os.environ.get("NSP_BENCH_DEMO")
-    if given:
-        return record(Path(given))
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "nsp.cli.main", "demo", "--out", f"{tmp}/demo"], cwd=REPO, check=True)
-        return record(Path(tmp) / "demo")
+    return on_demo_run(record)

@@ -13,24 +13,16 @@ seeds; trained here into DIR/sft_history0, about 6 minutes), both evaluated on t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import result
+from benchmarks.common import nsp, on_demo_run, result
 from nsp.evaluation.metrics import paired_difference
 
-REPO = Path(__file__).resolve().parent.parent
 COMMAND = "NSP_BENCH_DEMO=DEMO python -m benchmarks.run history"
 ROLLOUT = 4
 
-
-def nsp(*args) -> None:
-    subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args)], cwd=REPO, check=True)
 
 
 def measure(demo: Path) -> list[dict]:
@@ -85,9 +77,4 @@ def measure(demo: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    given = os.environ.get("NSP_BENCH_DEMO")
-    if given:
-        return measure(Path(given))
-    with tempfile.TemporaryDirectory() as tmp:
-        nsp("demo", "--out", f"{tmp}/demo")
-        return measure(Path(tmp) / "demo")
+    return on_demo_run(measure)

@@ -15,15 +15,10 @@ sentences. Records:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import result
+from benchmarks.common import nsp, on_demo_run, result
 
-REPO = Path(__file__).resolve().parent.parent
 COMMAND = "NSP_BENCH_DEMO=DEMO python -m benchmarks.run sentences"
 STEPS = 600
 TRAIN = ["--config", "stages/configs/sft_tiny.yaml", "--resume",
@@ -31,9 +26,6 @@ TRAIN = ["--config", "stages/configs/sft_tiny.yaml", "--resume",
          "model.history_frames=9", "dit.lora_rank=16", "data.context_text=0",
          f"phases=[{{name: sentences, steps: {STEPS}, trainable: [queries, connector, transformer]}}]"]
 
-
-def nsp(*args) -> None:
-    subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args)], cwd=REPO, check=True)
 
 
 def measure(demo: Path) -> list[dict]:
@@ -59,9 +51,4 @@ def measure(demo: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    given = os.environ.get("NSP_BENCH_DEMO")
-    if given:
-        return measure(Path(given))
-    with tempfile.TemporaryDirectory() as tmp:
-        nsp("demo", "--out", f"{tmp}/demo")
-        return measure(Path(tmp) / "demo")
+    return on_demo_run(measure)

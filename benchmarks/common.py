@@ -7,10 +7,14 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def device_description() -> str:
@@ -54,3 +58,19 @@ def meets_target(record: dict) -> bool | None:
     if record.get("target") is None:
         return None
     return record["value"] <= record["target"] if record["better"] == "lower" else record["value"] >= record["target"]
+
+
+def nsp(*args) -> None:
+    """Run the real `nsp` command from the repository root; a failure stops the benchmark."""
+    subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args)], cwd=REPO, check=True)
+
+
+def on_demo_run(measure) -> list[dict]:
+    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (about 20
+    minutes on 2 CPU cores) in a temporary directory."""
+    given = os.environ.get("NSP_BENCH_DEMO")
+    if given:
+        return measure(Path(given))
+    with tempfile.TemporaryDirectory() as tmp:
+        nsp("demo", "--out", f"{tmp}/demo")
+        return measure(Path(tmp) / "demo")
