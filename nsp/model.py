@@ -47,6 +47,16 @@ STAGE_TRAINABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+def save_without_lora(transformer, folder: Path) -> None:
+    """A DiT carrying a peft LoRA, saved as the plain diffusers model under it (its own key names, so that
+    `from_pretrained` loads it; the LoRA is stored in a file of its own). Nothing is unloaded: training goes on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    transformer.save_config(folder)
+    state = {k.replace(".base_layer.", "."): v.detach().contiguous()
+             for k, v in transformer.state_dict().items() if "lora_" not in k}
+    save_file(state, str(folder / "diffusion_pytorch_model.safetensors"))
+
+
 class NSPModel(nn.Module):
     def __init__(self, config: ModelConfig, context_encoder: ContextEncoder, connector: nn.Module,
                  generator: LTXGenerator, sources: dict[str, str | None]):
@@ -216,7 +226,9 @@ class NSPModel(nn.Module):
                 if name == "vae" and self.sources.get("vae"):  # a VAE given on its own (generator.vae_path)
                     base, subfolder = self.sources["vae"], None
                 embed = base is None or base.startswith("nsp:") or name in self.trained or name == "scheduler"
-                if embed:
+                if embed and name == "transformer" and self.lora:
+                    save_without_lora(module, tmp / name)
+                elif embed:
                     module.save_pretrained(tmp / name)
                 components[name] = {"class": type(module).__name__,
                                     "path": name if embed else str(resolve_local(base, f"{name} path").resolve()),

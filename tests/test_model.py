@@ -177,3 +177,18 @@ def test_a_multi_clip_context_is_encoded_clip_by_clip(clip):
     # The pipeline keeps the whole sentence (27 frames at the model's size), not only its last clip.
     fitted = NSPPipeline(model).fit_context(Clip(sentence, clip.fps))
     assert fitted.frames.shape == (27, 64, 64, 3) and np.array_equal(fitted.frames, sentence)
+
+
+def test_a_dit_lora_checkpoint_loads_back_exactly(tmp_path):
+    """A LoRA on an embedded DiT: the base DiT is saved under its own key names, the LoRA on its own."""
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny"))
+    model.add_dit_lora(4)
+    with torch.no_grad():
+        for name, p in model.generator.transformer.named_parameters():
+            if "lora_B" in name:
+                p.normal_()  # a trained LoRA (peft starts B at zero)
+    loaded = NSPModel.from_pretrained(model.save_pretrained(tmp_path / "ck"))
+    before, after = dict(model.named_parameters()), dict(loaded.named_parameters())
+    assert before.keys() == after.keys() and not any(p.is_meta for p in after.values())
+    assert all(torch.equal(before[k], after[k]) for k in before)
