@@ -31,4 +31,6 @@ def pick_device(arg: str | None) -> str:
 
 def history_override(frames: int | None) -> list[str]:
     """--history-frames K as a model override (None: the checkpoint's own setting)."""
+    if frames is not None and frames < 0:
+        raise NSPError(f"--history-frames {frames}: must be 0 or more")
     return [] if frames is None else [f"generator.history_frames={frames}"]

@@ -16,8 +16,6 @@ def run(args) -> int:
         raise NSPError(f"--limit {args.limit}: must be at least 1")
     if args.rollout < 1:
         raise NSPError(f"--rollout {args.rollout}: must be at least 1")
-    if args.history_frames is not None and args.history_frames < 0:
-        raise NSPError(f"--history-frames {args.history_frames}: must be 0 or more")
     if args.steps is not None and args.steps < 2:
         raise NSPError(f"--steps {args.steps}: must be at least 2")
 
@@ -27,6 +25,7 @@ def run(args) -> int:
 
     manifest = read_manifest(args.data)  # bad inputs fail here, before any model is loaded
     read_checkpoint_meta(args.checkpoint)
+    overrides = history_override(args.history_frames)
     # the oracle on the synthetic world; on visual sentences (mostly transformed scenes it cannot judge) the
     # similarity to the real B'; the local VLM judge on real videos
     reward = args.reward or {"synthetic": "oracle", "sentences": "reference"}.get(manifest.get("kind"), "judge")
@@ -39,7 +38,7 @@ def run(args) -> int:
                             steps=args.steps, guidance=args.guidance, text=args.text, baselines=args.baselines,
                             batch_size=args.batch_size, seed=args.seed, rollout=args.rollout)
     pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device),
-                                       overrides=history_override(args.history_frames))
+                                       overrides=overrides)
     report, examples = evaluate(pipe, args.data, settings)
     report = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": str(Path(args.data).resolve()), **report}
     paths = write_report(report, examples, args.out)

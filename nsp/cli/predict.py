@@ -40,8 +40,6 @@ def run(args) -> int:
         raise NSPError(f"--scenes {args.scenes}: must be at least 1")
     if args.example and args.scenes > 1:
         raise NSPError("--example with --scenes: a visual sentence predicts one scene (B'); use --scenes 1")
-    if args.history_frames is not None and args.history_frames < 0:
-        raise NSPError(f"--history-frames {args.history_frames}: must be 0 or more")
     if args.steps is not None and args.steps < 2:
         raise NSPError(f"--steps {args.steps}: must be at least 2")
     source, out = Path(args.clip), Path(args.out)
@@ -56,6 +54,7 @@ def run(args) -> int:
     for path in ([source] if source.is_file() else []) + [Path(x) for x in args.example or []]:
         read_video(path, last_seconds=1.0)  # bad input fails here, before any model is loaded
     checkpoint = resolve_checkpoint(args.checkpoint)
+    overrides = history_override(args.history_frames)
 
     from tqdm.auto import tqdm
 
@@ -64,11 +63,11 @@ def run(args) -> int:
     from nsp.video.io import write_video
 
     pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device),
-                                       overrides=history_override(args.history_frames))
-    (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
+                                       overrides=overrides)
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")
+    (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)  # only once the model is right
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
