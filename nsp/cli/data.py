@@ -1,4 +1,4 @@
-"""`nsp data synth | build | inspect | cache`."""
+"""`nsp data synth | sentences | everything | build | inspect | cache`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from nsp.errors import NSPError
 
 def run(args) -> int:
     return {"synth": synth, "build": build, "inspect": inspect, "cache": cache,
-            "sentences": sentences}[args.data_command](args)
+            "sentences": sentences, "everything": everything}[args.data_command](args)
 
 
 def synth(args) -> int:
@@ -56,6 +56,29 @@ def sentences(args) -> int:
                                inverse=args.inverse, seed=args.seed)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
           + f" sentences ({', '.join(manifest['tasks'])})")
+    return 0
+
+
+def everything(args) -> int:
+    from nsp.data.everything import build_everything
+
+    counts = {"train": args.train, "val": args.val, "test": args.test}
+    if any(v < 0 for v in counts.values()):
+        raise NSPError(f"split sizes must be >= 0, got {counts}")
+    if args.size % 32:
+        raise NSPError(f"--size {args.size}: must be a multiple of 32")
+    if args.frames % 8 != 1:
+        raise NSPError(f"--frames {args.frames}: must be 8k+1 (9, 17, 25, ...)")
+    if args.context_clips < 1 or args.fps <= 0 or args.render_fps <= 0:
+        raise NSPError("--context-clips, --fps and --render-fps must be positive")
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise NSPError(f"--out {out}: exists (use --force to replace it)")
+    manifest = build_everything(out, counts, [t.strip() for t in args.tasks.split(",") if t.strip()],
+                                seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
+                                context_clips=args.context_clips, render_fps=args.render_fps)
+    print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
+          + f" samples ({', '.join(manifest['tasks'])})")
     return 0
 
 

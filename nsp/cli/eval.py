@@ -27,8 +27,10 @@ def run(args) -> int:
     read_checkpoint_meta(args.checkpoint)
     overrides = history_override(args.history_frames)
     # the oracle on the synthetic world; on visual sentences (mostly transformed scenes it cannot judge) the
-    # similarity to the real B'; the local VLM judge on real videos
-    reward = args.reward or {"synthetic": "oracle", "sentences": "reference"}.get(manifest.get("kind"), "judge")
+    # similarity to the real B' (and to the label frame on everything-is-a-video tasks); the local VLM judge on
+    # real videos
+    reward = args.reward or {"synthetic": "oracle", "sentences": "reference",
+                             "everything": "reference"}.get(manifest.get("kind"), "judge")
 
     from nsp.evaluation.report import write_report
     from nsp.evaluation.run import EvalSettings, evaluate
@@ -52,5 +54,8 @@ def run(args) -> int:
         for r in report["rollout"] or []:
             print(f"  rollout clip {r['clip']}: pass rate {r['pass_rate']:.3f}, continuity SSIM "
                   f"{r['continuity_ssim']:.3f}")
+        for task, c in (report["classification"] or {}).items():
+            print(f"  {task}: accuracy {c['accuracy']:.3f} [{c['accuracy_ci'][0]:.2f}, {c['accuracy_ci'][1]:.2f}] "
+                  f"(chance {c['chance']:.3f}, {c['samples']} samples)")
         print(f"wrote {paths['markdown']}, {paths['json']}, {paths['contact_sheet']}, {paths['plot']}")
     return 0

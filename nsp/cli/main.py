@@ -45,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "rate and length; audio ignored). The clip's end is fitted to the model as its "
                                    "training contexts were: the model's frame rate, its last frames, a centre crop "
                                    "to the model's aspect ratio (no letterbox). Given a directory, predicts every "
-                                   "video in it into the --out directory, keeping predictions already there.")
-    p.add_argument("clip", help="the preceding scene: a video file, or a directory of them")
+                                   "video in it into the --out directory, keeping predictions already there. "
+                                   "--image, --audio and --text-frames render other inputs as frames of the context "
+                                   "(after the clip, in that order), for models trained on them (README, Everything "
+                                   "is a video).")
+    p.add_argument("clip", nargs="?", help="the preceding scene: a video file, or a directory of them (optional "
+                                           "with --image, --audio, --text-frames or --text)")
     p.add_argument("--text", help="optional description added to the context")
     p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's, runs/demo/final, or "
                                         "$NSP_CHECKPOINT)")
@@ -55,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--example", nargs=2, metavar=("A", "A2"),
                    help="a visual sentence: the example pair A -> A2 (two clips) defines the task, and the model "
                         "continues CLIP the same way (needs a model trained with generator.context_clips=3)")
+    p.add_argument("--image", help="everything is a video: an image file, rendered as one context frame")
+    p.add_argument("--audio", help="an audio file (any FFmpeg reads), rendered as spectrogram frames")
+    p.add_argument("--text-frames", metavar="TEXT", help="text rendered into the context, a token per frame (unlike "
+                                                        "--text, which the VLM reads as text)")
+    p.add_argument("--labels", nargs="+", metavar="LABEL", help="classification: print which of these labels' "
+                                                                "rendered frames the prediction is nearest to")
     p.add_argument("--scenes", type=int, default=1, help="roll out N scenes, each one the next one's context")
     p.add_argument("--side-by-side", action="store_true", help="write the context (as the model saw it) and the "
                                                                "prediction next to each other in one video")
@@ -120,6 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--test", type=int, default=40, help="queries per task from the test split (default 40)")
     d.add_argument("--inverse", action="store_true", help="also each sentence read backwards (A', A, B') -> B")
     d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
+    d.add_argument("--force", action="store_true", help="replace --out if it exists")
+    d.set_defaults(module="nsp.cli.data")
+
+    d = dsub.add_parser("everything", help="classification tasks rendered as video (image, audio, text)",
+                        description="Everything is a video: three small classification tasks whose input is rendered "
+                                    "as frames (shapes: an image; chirps: audio as spectrogram frames; topics: text, "
+                                    "a token per frame) and whose answer is the label's text frame. Train on it with "
+                                    "stages/configs/everything_tiny.yaml; nsp eval reads the answers back.")
+    d.add_argument("--out", required=True, help="dataset directory to write")
+    d.add_argument("--tasks", default="shapes,chirps,topics", help="comma-separated tasks (default: all three)")
+    d.add_argument("--train", type=int, default=300, help="samples per task in train (default 300)")
+    d.add_argument("--val", type=int, default=12, help="samples per task in val (default 12)")
+    d.add_argument("--test", type=int, default=60, help="samples per task in test (default 60)")
+    d.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    d.add_argument("--frames", type=int, default=9, help="frames of the answer clip, 8k+1 (default 9)")
+    d.add_argument("--size", type=int, default=64, help="square side in pixels, a multiple of 32 (default 64)")
+    d.add_argument("--fps", type=float, default=8.0, help="the model's frame rate (default 8)")
+    d.add_argument("--context-clips", type=int, default=2, help="context length in clips of --frames, as the "
+                                                                 "model's generator.context_clips (default 2)")
+    d.add_argument("--render-fps", type=float, default=4.0, help="rendered frames per second of context: the rate "
+                                                                 "the VLM samples at, vlm.video.fps (default 4)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
     d.set_defaults(module="nsp.cli.data")
 

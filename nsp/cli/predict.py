@@ -16,12 +16,12 @@ OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 INPUT_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg")
 
 
-def jobs(source: Path, out: Path, force: bool) -> list[tuple[Path, Path]]:
-    """(input clip, output video) pairs: one for a file, one per video file for a directory (existing outputs are
-    kept, so an interrupted run over a directory resumes, unless `force`)."""
-    if not source.exists():
+def jobs(source: Path | None, out: Path, force: bool) -> list[tuple[Path | None, Path]]:
+    """(input clip, output video) pairs: one for a file (or for no clip), one per video file for a directory
+    (existing outputs are kept, so an interrupted run over a directory resumes, unless `force`)."""
+    if source is not None and not source.exists():
         raise NSPError(f"{source}: file not found")
-    if source.is_file():
+    if source is None or source.is_file():
         if out.suffix.lower() not in OUTPUT_SUFFIXES:
             raise NSPError(f"--out {out}: unsupported extension (use {', '.join(OUTPUT_SUFFIXES)})")
         return [(source, out)]
@@ -42,17 +42,29 @@ def run(args) -> int:
         raise NSPError("--example with --scenes: a visual sentence predicts one scene (B'); use --scenes 1")
     if args.steps is not None and args.steps < 2:
         raise NSPError(f"--steps {args.steps}: must be at least 2")
-    source, out = Path(args.clip), Path(args.out)
+    rendered = {"image": args.image, "audio": args.audio, "text_frames": args.text_frames}
+    if args.clip is None and not any(rendered.values()) and not args.text:
+        raise NSPError("nothing to predict from: give a clip, --image, --audio, --text-frames or --text")
+    if any(rendered.values()) and args.example:
+        raise NSPError("--example with --image/--audio/--text-frames: a visual sentence's context is three clips")
+    source, out = (Path(args.clip) if args.clip else None), Path(args.out)
+    if source is not None and source.is_dir() and any(rendered.values()):
+        raise NSPError(f"{source}: --image/--audio/--text-frames go with one clip (or none), not a directory")
     todo = jobs(source, out, args.force)
     if not todo:
         print(f"nothing to do: every clip in {source} has its prediction in {out} (--force redoes them)")
         return 0
 
     from nsp.cli.common import history_override, pick_device, resolve_checkpoint
-    from nsp.video.io import read_video
+    from nsp.video.io import read_audio, read_image, read_video
 
-    for path in ([source] if source.is_file() else []) + [Path(x) for x in args.example or []]:
-        read_video(path, last_seconds=1.0)  # bad input fails here, before any model is loaded
+    # bad input fails here, before any model is loaded
+    for path in ([source] if source is not None and source.is_file() else []) + [Path(x) for x in args.example or []]:
+        read_video(path, last_seconds=1.0)
+    if args.image:
+        read_image(args.image)
+    if args.audio:
+        read_audio(args.audio, max_seconds=1.0)
     checkpoint = resolve_checkpoint(args.checkpoint)
     overrides = history_override(args.history_frames)
 
@@ -67,14 +79,15 @@ def run(args) -> int:
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")
-    (out if source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)  # only once the model is right
+    (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)  # model ok
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
     for clip_path, target in todo:
-        bar.set_postfix(clip=clip_path.name[-30:])
+        bar.set_postfix(clip=(clip_path.name if clip_path else "-")[-30:])
         try:
-            context = pipe.visual_sentence(args.example, clip_path) if args.example else pipe.fit_context(clip_path)
+            context = pipe.visual_sentence(args.example, clip_path) if args.example else \
+                pipe.render_context(clip_path, **rendered)
         except NSPError as err:
             if len(todo) == 1:
                 raise
@@ -84,11 +97,16 @@ def run(args) -> int:
         result = pipe.rollout(context, args.text, num_scenes=args.scenes, seed=args.seed, num_inference_steps=steps,
                               guidance_scale=args.guidance, progress=False, callback=lambda s, n: bar.update())
         video = result.frames[0]
-        if args.side_by_side:  # the context (as the model saw it, holding its last frame) | the prediction
+        if args.side_by_side and context is not None:  # the context as the model saw it | the prediction
             video = side_by_side(context.frames, video)
         write_video(target, video, result.fps)
         bar.write(f"wrote {target} ({args.scenes} scene(s), {len(result.frames[0])} frames at "
                   f"{result.fps:g} fps{', side by side with the context' if args.side_by_side else ''})")
+        if args.labels:
+            from nsp.data.everything import nearest_label
+
+            first_scene = result.frames[0][:len(result.frames[0]) // args.scenes]
+            bar.write(f"answer: {nearest_label(first_scene, args.labels)}")
     bar.close()
     for line in failed:
         print(f"skipped: {line}", file=sys.stderr)

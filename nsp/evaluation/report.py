@@ -62,6 +62,8 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
                   for r in report["rollout"]]
     if report.get("sentences"):
         lines += sentences_section(report["sentences"])
+    if report.get("classification"):
+        lines += classification_section(report["classification"])
     lines += ["", f"Fréchet distance of the predictions to the real next scenes in the VLM's visual-feature space "
                   f"(fd_vlm): {fmt(fd)}.",
               f"Efficiency: {e['seconds_per_clip']:.3f} s per clip (batch {e['batch_size']}, {e['device']}); "
@@ -88,6 +90,18 @@ def sentences_section(r: dict) -> list[str]:
             lines.append(f"| {t} | {fmt(m['psnr'], 2)} | {fmt(m['psnr_copy_query'], 2)} | "
                          f"{fmt(m['closer_to_real_than_to_query'], 2)} | {fmt(m['oracle_pass_as_preceding'], 2)} | "
                          f"{fmt(m['oracle_pass_as_following'], 2)} |")
+    return lines
+
+
+def classification_section(r: dict) -> list[str]:
+    lines = ["", "Everything is a video: each answer clip read back as the nearest rendered label frame of its task.",
+             "", "| task | accuracy | 95% CI | chance | samples | confusion (true label: answers read back) |",
+             "|---|---|---|---|---|---|"]
+    for task, m in r.items():
+        confusion = "; ".join(f"{a}: " + ", ".join(f"{b} {n}" for b, n in row.items())
+                              for a, row in m["confusion"].items())
+        lines.append(f"| {task} | {fmt(m['accuracy'])} | {ci(m['accuracy_ci'])} | {fmt(m['chance'], 2)} | "
+                     f"{m['samples']} | {confusion} |")
     return lines
 
 

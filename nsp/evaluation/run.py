@@ -18,6 +18,7 @@ import torch
 
 from nsp.evaluation import metrics
 from nsp.evaluation.rollout import rollout
+from nsp.evaluation.classify import classification_report
 from nsp.evaluation.sentences import sentence_report
 from nsp.rewards import Candidate, build_reward
 from nsp.understanding.features import clip_features
@@ -184,6 +185,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "rollout": chained,
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,
+        "classification": classification_report(pairs, [c[0] for c in predictions["model"]])
+        if pairs[0].meta.get("source") == "everything" else None,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
         "skipped": {"fvd": "FVD needs I3D weights, which nsp does not ship or download; fd_vlm (Fréchet distance "

@@ -1,4 +1,5 @@
-"""Reading and writing clips with PyAV. Every failure becomes one NSPError line naming the file and the problem."""
+"""Reading and writing clips with PyAV (and reading the audio and images nsp/video/render.py turns into frames).
+Every failure becomes one NSPError line naming the file and the problem."""
 
 from __future__ import annotations
 
@@ -35,12 +36,7 @@ def read_video(path: str | Path, last_seconds: float | None = None, max_side: in
     """Decode the first video stream (audio is ignored). `last_seconds` keeps only the clip's end and `max_side`
     shrinks frames while decoding (aspect kept): a long or large upload then never sits in memory whole."""
     path = Path(path)
-    if not path.exists():
-        raise NSPError(f"{path}: file not found")
-    if path.is_dir():
-        raise NSPError(f"{path}: is a directory, expected a video file")
-    if path.stat().st_size == 0:
-        raise NSPError(f"{path}: empty file (0 bytes)")
+    _check_file(path, "a video file")
     return _decode(str(path), str(path), last_seconds, max_side)
 
 
@@ -98,6 +94,60 @@ def _decode(source, name: str, last_seconds: float | None = None, max_side: int 
     if expected and decoded < 0.9 * expected:
         raise NSPError(f"{name}: truncated video: decoded {decoded} of {expected} frames")
     return Clip(np.stack(frames), fps)
+
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.exists():
+        raise NSPError(f"{path}: file not found")
+    if path.is_dir():
+        raise NSPError(f"{path}: is a directory, expected {what}")
+    if path.stat().st_size == 0:
+        raise NSPError(f"{path}: empty file (0 bytes)")
+
+
+def read_audio(path: str | Path, sample_rate: int = 16000, max_seconds: float = 60.0) -> np.ndarray:
+    """The first audio stream (any container or codec FFmpeg reads) as mono float32 (the channels' mean) at
+    `sample_rate`; at most its first `max_seconds`."""
+    path = Path(path)
+    _check_file(path, "an audio file")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
+        raise NSPError(f"{path}: not a readable audio file ({_short(err)})") from None
+    with container:
+        if not container.streams.audio:
+            kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+            raise NSPError(f"{path}: has no audio stream (streams: {kinds})")
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate)  # channels kept: averaged below
+        chunks, total, limit = [], 0, int(max_seconds * sample_rate)
+        try:
+            for frame in container.decode(container.streams.audio[0]):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().mean(axis=0))
+                    total += chunks[-1].size
+                if total >= limit:
+                    break
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().mean(axis=0))
+        except (av.error.FFmpegError, ValueError) as err:
+            raise NSPError(f"{path}: corrupt audio data ({_short(err)})") from None
+    samples = np.concatenate(chunks)[:limit] if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise NSPError(f"{path}: no decodable audio samples")
+    return samples.astype(np.float32)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file (PNG, JPEG, ...) as RGB (H, W, 3) uint8."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    _check_file(path, "an image file")
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise NSPError(f"{path}: not a readable image ({_short(err)})") from None
 
 
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}

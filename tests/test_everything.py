@@ -1,0 +1,227 @@
+"""Everything is a video: renderers, the three classification tasks, reading answers back, predict and eval on them."""
+
+from __future__ import annotations
+
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from conftest import run_nsp
+from nsp.data.everything import TASKS, build_everything, label_clip, make_chirp, nearest_label
+from nsp.errors import NSPError
+from nsp.video.render import hold, render_audio, render_image, render_text, render_token
+
+
+def write_wav(path, samples: np.ndarray, rate: int, channels: int = 1):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        w.writeframes(np.repeat(pcm, channels).tobytes())
+    return path
+
+
+def ink(frame: np.ndarray) -> tuple[int, int]:
+    """(rows, columns) that have any lit pixel."""
+    lit = frame[..., 0] > 0
+    return int(lit.any(1).sum()), int(lit.any(0).sum())
+
+
+def test_text_is_a_frame_per_token_in_a_fixed_width_font_filling_the_frame():
+    frames = render_text("a cat  sat\ton mats", 64, 96)
+    assert frames.shape == (5, 64, 96, 3) and frames.dtype == np.uint8
+    assert np.array_equal(frames[1], render_token("cat", 64, 96))
+    # fixed width: the first letter's cell is the same whatever the second letter is
+    assert np.array_equal(render_token("ab", 64, 96)[:, :40], render_token("aw", 64, 96)[:, :40])
+    assert ink(frames[4])[1] >= 88  # "mats" is scaled to fill the width...
+    assert ink(render_token("elephant", 64, 96))[0] < 0.6 * ink(frames[1])[0]  # ...so a longer word is smaller
+    assert not np.array_equal(frames[1], frames[2])
+    with pytest.raises(ValueError, match="no tokens"):
+        render_text("  ", 64, 64)
+
+
+def test_audio_is_spectrogram_frames_with_pitch_going_up_the_frame():
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for label in ("rising", "falling", "steady"):
+        frames = render_audio(make_chirp(rng, label), 16000, 64, 64, render_fps=4.0)
+        assert frames.shape == (8, 64, 64, 3)  # 2 s at 4 frames per second
+        peaks[label] = [int(np.argmax(f[..., 0].astype(float).mean(1))) for f in frames]  # brightest row
+    assert all(a > b for a, b in zip(peaks["rising"], peaks["rising"][1:]))  # row 0 is the top: high pitch
+    assert all(a < b for a, b in zip(peaks["falling"], peaks["falling"][1:]))
+    assert max(peaks["steady"]) - min(peaks["steady"]) <= 1
+
+
+def test_image_is_one_centre_cropped_frame_and_hold_keeps_every_frame_its_time():
+    image = np.zeros((40, 120, 3), np.uint8)
+    image[:, 40:80] = 255  # the centre square of a wide image
+    frame = render_image(image, 32, 32)
+    assert frame.shape == (1, 32, 32, 3) and frame.min() == 255
+    held = hold(np.arange(3)[:, None], 4.0, 8.0)
+    assert held[:, 0].tolist() == [0, 0, 1, 1, 2, 2]
+    assert hold(np.arange(2)[:, None], 8.0, 8.0)[:, 0].tolist() == [0, 1]
+
+
+def test_reading_audio_and_images_and_their_errors(tmp_path):
+    from PIL import Image
+
+    from nsp.video.io import read_audio, read_image
+
+    t = np.arange(22050) / 22050
+    path = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 22050, channels=2)
+    samples = read_audio(path, 16000)
+    assert samples.dtype == np.float32 and abs(len(samples) - 16000) < 400 and 0.4 < np.abs(samples).max() < 0.6
+    assert len(read_audio(path, 16000, max_seconds=0.5)) == 8000
+    Image.fromarray(np.full((10, 20, 3), 7, np.uint8)).save(tmp_path / "x.png")
+    assert read_image(tmp_path / "x.png").shape == (10, 20, 3)
+    (tmp_path / "bad.wav").write_bytes(b"not audio at all" * 10)
+    (tmp_path / "empty.png").write_bytes(b"")
+    for call, pattern in [(lambda: read_audio(tmp_path / "bad.wav"), "bad.wav: not a readable audio file"),
+                          (lambda: read_audio(tmp_path / "x.png"), "x.png: has no audio stream"),
+                          (lambda: read_audio(tmp_path / "none.wav"), "none.wav: file not found"),
+                          (lambda: read_image(path), "tone.wav: not a readable image"),
+                          (lambda: read_image(tmp_path / "empty.png"), "empty.png: empty file")]:
+        with pytest.raises(NSPError, match=pattern):
+            call()
+
+
+def test_everything_dataset_renders_inputs_and_label_frames_that_read_back(tmp_path):
+    from nsp.data.loader import PairStream
+    from nsp.data.shards import read_manifest
+
+    out = tmp_path / "everything"
+    build_everything(out, {"train": 6, "val": 0, "test": 3}, progress=False)
+    manifest = read_manifest(out)
+    assert manifest["kind"] == "everything" and manifest["splits"]["test"]["tasks"] == {t: 3 for t in TASKS}
+    pairs = list(PairStream(out, "train", shuffle=False))
+    assert len(pairs) == 18
+    for task, (modality, labels) in TASKS.items():
+        mine = [p for p in pairs if p.meta["task"] == task]
+        assert [p.meta["label"] for p in mine] == labels * 2 and {p.meta["modality"] for p in mine} == {modality}
+    for p in pairs:
+        assert p.context.frames.shape == (18, 64, 64, 3) and p.next.frames.shape == (9, 64, 64, 3)
+        assert np.array_equal(p.next.frames, label_clip(p.meta["label"], p.meta["labels"], 9, 64))  # lossless
+        assert nearest_label(p.next.frames, p.meta["labels"]) == p.meta["label"]
+    text = next(p for p in pairs if p.meta["task"] == "topics")
+    tokens = text.meta["input"].split()
+    assert np.array_equal(text.context.frames[-1], render_token(tokens[-1], 64, 64))
+    assert np.array_equal(text.context.frames[-2], text.context.frames[-1])  # each token held two frames at 8 fps
+    image = next(p for p in pairs if p.meta["task"] == "shapes")
+    assert (image.context.frames == image.context.frames[:1]).all()  # one frame, repeated to the context's length
+    with pytest.raises(NSPError, match="unknown task 'smell'"):
+        build_everything(tmp_path / "x", {"test": 1}, ["smell"], progress=False)
+    with pytest.raises(NSPError, match="does not fit a context of 9"):
+        build_everything(tmp_path / "y", {"test": 1}, ["chirps"], context_clips=1, progress=False)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_classification_report_reads_answers_back(tmp_path):
+    from nsp.data.loader import PairStream
+    from nsp.evaluation.classify import classification_report
+    from nsp.evaluation.report import classification_section
+
+    out = tmp_path / "everything"
+    build_everything(out, {"test": 3}, progress=False)
+    pairs = list(PairStream(out, "test", shuffle=False))
+    perfect = classification_report(pairs, [p.next.frames for p in pairs])
+    assert set(perfect) == set(TASKS)
+    assert all(r["accuracy"] == 1.0 and r["chance"] == pytest.approx(1 / 3) and r["samples"] == 3
+               for r in perfect.values())
+    # a noisy, blurred answer of the wrong label: read back as that label
+    rng = np.random.default_rng(0)
+    wrong = []
+    for p in pairs:
+        labels = p.meta["labels"]
+        other = labels[(labels.index(p.meta["label"]) + 1) % 3]
+        noisy = label_clip(other, labels, 9, 64).astype(float) * 0.6 + rng.normal(40, 30, (9, 64, 64, 3))
+        wrong.append(np.clip(noisy, 0, 255).astype(np.uint8))
+    r = classification_report(pairs, wrong)
+    assert all(m["accuracy"] == 0.0 for m in r.values())
+    assert r["shapes"]["confusion"]["circle"]["square"] == 1 and r["chirps"]["confusion"]["steady"]["rising"] == 1
+    assert "| topics | 0.000 |" in "\n".join(classification_section(r))
+
+
+@pytest.fixture(scope="module")
+def everything_checkpoint(tmp_path_factory):
+    import torch
+
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=2", "generator.history_frames=4"]))
+    return model.save_pretrained(tmp_path_factory.mktemp("everything") / "ck")
+
+
+def test_render_context_mixes_a_clip_an_image_audio_and_text(everything_checkpoint, clip, tmp_path):
+    from PIL import Image
+
+    from nsp.pipeline import NSPPipeline
+
+    pipe = NSPPipeline.from_pretrained(everything_checkpoint)
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:, :, 1] = 200
+    Image.fromarray(image).save(tmp_path / "green.png")
+    t = np.arange(4000) / 16000  # 0.25 s: one spectrogram frame
+    audio = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 1000 * t), 16000)
+    context = pipe.render_context(clip, image=tmp_path / "green.png", audio=audio, text_frames="is it")
+    f = context.frames
+    assert context.fps == 8.0 and f.shape == (18, 64, 64, 3)
+    assert np.array_equal(f[-1], render_token("it", 64, 64)) and np.array_equal(f[-3], render_token("is", 64, 64))
+    assert np.array_equal(f[-8], image) and np.array_equal(f[-7], image)  # the image held 1 / 4 s
+    assert np.array_equal(f[-6], f[-5]) and not np.array_equal(f[-6], image) and f[-6].mean() > 0  # spectrogram
+    fitted = pipe.fit_context(clip, clips=1).frames  # the clip before them, its first frame repeated to fill
+    assert np.array_equal(f[1:10], fitted) and np.array_equal(f[0], fitted[0])
+    assert pipe.render_context(clip).frames.shape == (18, 64, 64, 3)
+    with pytest.raises(NSPError, match="the model reads 18"):
+        pipe.render_context(text_frames=" ".join(["w"] * 10))
+
+
+def test_predict_from_an_image_audio_and_text_frames(everything_checkpoint, clip_file, tmp_path):
+    from PIL import Image
+
+    from nsp.video.io import read_video
+
+    Image.fromarray(np.full((50, 70, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    audio = write_wav(tmp_path / "chirp.wav", make_chirp(np.random.default_rng(0), "rising"), 16000)
+    out = tmp_path / "answer.mp4"
+    r = run_nsp("predict", "--image", tmp_path / "grey.png", "--text-frames", "which shape", "--checkpoint",
+                everything_checkpoint, "--out", out, "--steps", "2", "--labels", "circle", "square", "triangle",
+                "--side-by-side")
+    assert r.returncode == 0, r.stderr
+    answer = [line for line in r.stdout.splitlines() + r.stderr.splitlines() if line.startswith("answer: ")]
+    assert len(answer) == 1 and answer[0].split(": ")[1] in ("circle", "square", "triangle")
+    assert read_video(out).frames.shape == (18, 64, 130, 3)  # context | prediction
+    r = run_nsp("predict", "--audio", audio, "--checkpoint", everything_checkpoint, "--out", tmp_path / "a.mp4",
+                "--steps", "2")
+    assert r.returncode == 0, r.stderr
+    assert read_video(tmp_path / "a.mp4").frames.shape == (9, 64, 64, 3)
+
+    for args, message in [((), "nothing to predict from"),
+                          (("--audio", tmp_path / "grey.png"), "grey.png: has no audio stream"),
+                          (("--image", audio), "chirp.wav: not a readable image"),
+                          ((tmp_path, "--image", tmp_path / "grey.png"), "not a directory"),
+                          (("--text-frames", " ".join(["w"] * 12)), "the model reads 18")]:
+        bad = tmp_path / "bad" / "x.mp4"
+        r = run_nsp("predict", *args, "--checkpoint", everything_checkpoint, "--out", bad, "--steps", "2")
+        assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()[-1]) < 300 and not bad.exists()
+
+
+def test_eval_on_everything_reports_accuracy_per_task(everything_checkpoint, tmp_path):
+    data = tmp_path / "everything"
+    r = run_nsp("data", "everything", "--out", data, "--train", "0", "--val", "0", "--test", "2")
+    assert r.returncode == 0, r.stderr
+    r = run_nsp("data", "everything", "--out", data, "--test", "1")
+    assert r.returncode == 2 and "exists" in r.stderr
+    out = tmp_path / "report"
+    r = run_nsp("eval", "--checkpoint", everything_checkpoint, "--data", data, "--out", out, "--steps", "2")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["reward"] == "reference" and report["contexts"] == 6
+    c = report["classification"]
+    assert set(c) == set(TASKS) and all(m["samples"] == 2 and 0 <= m["accuracy"] <= 1 for m in c.values())
+    assert "shapes: accuracy" in r.stdout and "Everything is a video" in (out / "REPORT.md").read_text()
