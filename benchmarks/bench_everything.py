@@ -1,7 +1,7 @@
 """Everything is a video: classification as next-frame prediction on three rendered tasks (image, audio, text).
 
 From scratch (the tiny preset with the shipped VAE and VLM; nothing to do with the demo run): `nsp data everything`
-(300 training samples per task, 60 test), the latent cache, `nsp train sft` with stages/configs/everything_tiny.yaml,
+(500 training samples per task, 60 test), the latent cache, `nsp train sft` with stages/configs/everything_tiny.yaml,
 then `nsp eval` on the test split, where each generated answer clip is read back as the nearest rendered label frame.
 Records, per task:
     everything_<task>_accuracy_tiny   share of test samples answered right (target: chance, 1/3; "clearly above"
@@ -29,7 +29,7 @@ def measure(root: Path) -> list[dict]:
     data, init, latents, run, out = (root / n for n in ("data", "init", "latents", "run", "eval"))
     if not (data / "manifest.json").is_file():
         nsp("data", "everything", "--out", data)
-    if not (init / "config.json").is_file():
+    if not (init / "nsp_config.json").is_file():
         nsp("init", "--preset", "tiny", "--out", init, *MODEL)
     if not (latents / "manifest.json").is_file():
         nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "stages/configs/everything_tiny.yaml; nsp eval reads the answers back.")
     d.add_argument("--out", required=True, help="dataset directory to write")
     d.add_argument("--tasks", default="shapes,chirps,topics", help="comma-separated tasks (default: all three)")
-    d.add_argument("--train", type=int, default=300, help="samples per task in train (default 300)")
+    d.add_argument("--train", type=int, default=500, help="samples per task in train (default 500)")
     d.add_argument("--val", type=int, default=12, help="samples per task in val (default 12)")
     d.add_argument("--test", type=int, default=60, help="samples per task in test (default 60)")
     d.add_argument("--seed", type=int, default=0, help="seed (default 0)")

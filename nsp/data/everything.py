@@ -4,11 +4,12 @@ Each sample is an ordinary pair (nsp/data/shards.py): the context is the input r
 (nsp/video/render.py), the next scene the answer's label rendered as a text frame (in the label's colour) and held. The model generates the
 answer's frame; the answer is read back as the nearest rendered label frame (`nearest_label`).
 
-    shapes   image   circle / square / triangle: a filled shape of random colour, size and place on a random dark
+    shapes   image   circle / square / triangle: a large filled shape of random colour, size and place on a random dark
                      background with noise
     chirps   audio   rising / falling / steady: a 2-second tone sweeping up or down (3-6x in frequency) or holding,
                      from a random pitch, random loudness, with a weak harmonic and noise
-    topics   text    animal / food / vehicle: a short templated sentence (3 to 8 tokens) about one noun of the topic
+    topics   text    animal / food / vehicle: a short templated sentence (3 to 7 tokens) about one or two nouns of
+                     the topic (8 per topic)
 
 Contexts are rendered at `render_fps` (the rate the VLM samples context video at, so it sees every token and
 spectrogram slice), held at the model's `fps` and fitted to its context (`frames * context_clips` frames; shorter
@@ -35,7 +36,7 @@ def draw_shape(rng: np.random.Generator, label: str, side: int = 96) -> np.ndarr
     background = rng.integers(0, 80, 3)
     image = Image.new("RGB", (side, side), tuple(int(c) for c in background))
     colour = tuple(int(c) for c in rng.integers(120, 256, 3))
-    r = rng.uniform(0.15, 0.3) * side
+    r = rng.uniform(0.25, 0.4) * side  # large enough to span several of the VLM's patches
     cx, cy = rng.uniform(r + 2, side - r - 2, 2)
     draw = ImageDraw.Draw(image)
     if label == "circle":
@@ -64,8 +65,8 @@ NOUNS = {
     "food": ["bread", "apple", "rice", "cake", "soup", "egg", "pie", "cheese"],
     "vehicle": ["car", "bus", "train", "bike", "boat", "truck", "plane", "van"],
 }
-TEMPLATES = ["the {adj} {noun} is {place}", "a {noun} {place}", "i saw the {noun}", "my {adj} {noun}",
-             "look at that {adj} {noun} {place}", "where is the {noun}", "the {noun} was {adj}",
+TEMPLATES = ["the {adj} {noun} is {place}", "a {noun} and a {noun2}", "i saw the {noun}", "my {adj} {noun}",
+             "look at that {adj} {noun} {place}", "where is the {noun}", "the {noun} or the {noun2}",
              "we like a {adj} {noun}"]
 ADJECTIVES = ["big", "small", "red", "old", "new", "green", "fast", "nice"]
 PLACES = ["here", "outside", "at home", "in town", "near us", "over there"]
@@ -73,7 +74,8 @@ PLACES = ["here", "outside", "at home", "in town", "near us", "over there"]
 
 def make_sentence(rng: np.random.Generator, label: str) -> str:
     pick = lambda xs: xs[rng.integers(len(xs))]  # noqa: E731
-    return pick(TEMPLATES).format(adj=pick(ADJECTIVES), noun=pick(NOUNS[label]), place=pick(PLACES))
+    return pick(TEMPLATES).format(adj=pick(ADJECTIVES), noun=pick(NOUNS[label]), noun2=pick(NOUNS[label]),
+                                  place=pick(PLACES))
 
 
 TASKS = {  # task -> (modality, labels)
