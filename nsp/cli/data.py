@@ -13,17 +13,23 @@ def run(args) -> int:
             "sentences": sentences, "everything": everything}[args.data_command](args)
 
 
+def split_counts(args, clips: bool = False) -> dict[str, int]:
+    """--train/--val/--test checked; with `clips`, --size and --frames too (a dataset that writes clips)."""
+    counts = {"train": args.train, "val": args.val, "test": args.test}
+    if any(v < 0 for v in counts.values()):
+        raise NSPError(f"split sizes must be >= 0, got {counts}")
+    if clips and args.size % 32:
+        raise NSPError(f"--size {args.size}: must be a multiple of 32")
+    if clips and args.frames % 8 != 1:
+        raise NSPError(f"--frames {args.frames}: must be 8k+1 (9, 17, 25, ...)")
+    return counts
+
+
 def synth(args) -> int:
     from nsp.data.synth import synthesize
 
     out = Path(args.out)
-    counts = {"train": args.train, "val": args.val, "test": args.test}
-    if any(v < 0 for v in counts.values()):
-        raise NSPError(f"split sizes must be >= 0, got {counts}")
-    if args.size % 32:
-        raise NSPError(f"--size {args.size}: must be a multiple of 32")
-    if args.frames % 8 != 1:
-        raise NSPError(f"--frames {args.frames}: must be 8k+1 (9, 17, 25, ...)")
+    counts = split_counts(args, clips=True)
     if out.exists() and not args.force:
         from nsp.data.shards import read_manifest
 
@@ -45,9 +51,7 @@ def sentences(args) -> int:
     from nsp.data.sentences import build_sentences
     from nsp.data.shards import read_manifest
 
-    counts = {"train": args.train, "val": args.val, "test": args.test}
-    if any(v < 0 for v in counts.values()):
-        raise NSPError(f"split sizes must be >= 0, got {counts}")
+    counts = split_counts(args)
     read_manifest(args.data)  # a missing or foreign --data fails before anything is written
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -62,13 +66,7 @@ def sentences(args) -> int:
 def everything(args) -> int:
     from nsp.data.everything import build_everything
 
-    counts = {"train": args.train, "val": args.val, "test": args.test}
-    if any(v < 0 for v in counts.values()):
-        raise NSPError(f"split sizes must be >= 0, got {counts}")
-    if args.size % 32:
-        raise NSPError(f"--size {args.size}: must be a multiple of 32")
-    if args.frames % 8 != 1:
-        raise NSPError(f"--frames {args.frames}: must be 8k+1 (9, 17, 25, ...)")
+    counts = split_counts(args, clips=True)
     if args.context_clips < 1 or args.fps <= 0 or args.render_fps <= 0:
         raise NSPError("--context-clips, --fps and --render-fps must be positive")
     out = Path(args.out)
