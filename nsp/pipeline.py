@@ -131,7 +131,7 @@ class NSPPipeline:
         frames = hold(np.concatenate(rendered), rate, g.fps)
         length = g.num_frames * g.context_clips
         if len(frames) > length:
-            raise NSPError(f"--image/--audio/--text-frames: rendered as {len(frames) * rate / g.fps:.0f} frames at "
+            raise NSPError(f"image/audio/text input: rendered as {len(frames) * rate / g.fps:.0f} frames at "
                            f"{rate:g} per second, {len(frames)} at the model's {g.fps:g} fps; the model reads "
                            f"{length} (shorten the text or the audio)")
         if video is not None:

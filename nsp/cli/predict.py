@@ -79,7 +79,8 @@ def run(args) -> int:
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")
-    (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)  # model ok
+    # the output folder only once the model is known to fit the inputs
+    (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
