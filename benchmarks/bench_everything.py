@@ -21,8 +21,8 @@ from benchmarks.common import nsp, result
 
 COMMAND = "python -m benchmarks.run everything"
 CONFIG = "stages/configs/everything_tiny.yaml"
-MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm", "generator.context_clips=2",
-         "generator.history_frames=4"]  # as the config composes it: the cache is made with the same VAE and VLM
+MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm_reader", "generator.context_clips=4",
+         "vlm.max_tokens=320", "generator.history_frames=4"]  # as the config composes it: the cache is made with the same VAE and VLM
 
 
 def measure(root: Path) -> list[dict]:

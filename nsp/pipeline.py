@@ -107,36 +107,32 @@ class NSPPipeline:
 
     def render_context(self, video: str | Path | Clip | None = None, *, image: str | Path | np.ndarray | None = None,
                        audio: str | Path | None = None, text_frames: str | None = None) -> Clip | None:
-        """Everything is a video: any mix of a clip, an image (one frame), audio (spectrogram frames) and text (a
-        token per frame), in that order, as one context (nsp/video/render.py); rendered frames are made at the rate
-        the VLM samples context at and held at the model's. Only the last generator.num_frames * context_clips frames
-        fit: raises if the rendered inputs alone are longer. A clip alone is `fit_context`'s; in a mix it is one clip
-        length."""
+        """Everything is a video: any mix of a clip, an image (one frame), audio (spectrogram slices) and text (a
+        frame per token), in that order, as one context (nsp/video/render.py): the rendered frames are laid out so
+        each fills one temporal patch of the frames the VLM samples (`place_tokens`), the clip (its last frames) before
+        them. Raises if the rendered inputs need more patches than the context has. A clip alone is `fit_context`'s."""
         if image is None and audio is None and not text_frames:
             return self.fit_context(video)
         from nsp.video.io import read_audio, read_image
-        from nsp.video.render import AUDIO_SAMPLE_RATE, hold, render_audio, render_image, render_text
+        from nsp.video.render import (AUDIO_SAMPLE_RATE, place_tokens, render_audio, render_image, render_text,
+                                      slots_per_second)
 
         cfg = self.model.config
-        g, rate = cfg.generator, cfg.vlm.video.fps
+        g, tp = cfg.generator, self.model.context_encoder.spec.temporal_patch_size
+        length = g.num_frames * g.context_clips
         rendered = []
         if image is not None:
             rendered.append(render_image(read_image(image) if isinstance(image, (str, Path)) else image, g.height,
                                          g.width))
         if audio is not None:
+            rate = slots_per_second(length, g.fps, cfg.vlm.video, tp)
             rendered.append(render_audio(read_audio(audio, AUDIO_SAMPLE_RATE), AUDIO_SAMPLE_RATE, g.height, g.width,
                                          rate))
         if text_frames:
             rendered.append(render_text(text_frames, g.height, g.width))
-        frames = hold(np.concatenate(rendered), rate, g.fps)
-        length = g.num_frames * g.context_clips
-        if len(frames) > length:
-            raise NSPError(f"image/audio/text input: rendered as {len(frames) * rate / g.fps:.0f} frames at "
-                           f"{rate:g} per second, {len(frames)} at the model's {g.fps:g} fps; the model reads "
-                           f"{length} (shorten the text or the audio)")
-        if video is not None:
-            frames = np.concatenate([self.fit_context(video, clips=1).frames, frames])
-        return Clip(fit_context(frames, g.fps, length, g.height, g.width, g.fps), g.fps)
+        before = None if video is None else self.fit_context(video).frames
+        frames = place_tokens(np.concatenate(rendered), length, g.fps, cfg.vlm.video, tp, before)
+        return Clip(frames, g.fps)
 
     def visual_sentence(self, example: tuple[str | Path | Clip, str | Path | Clip], query: str | Path | Clip) -> Clip:
         """The example pair (A, A') and the query B -> one context A, A', B, each fitted as a clip of its own: what a

@@ -7,6 +7,9 @@ pre-step. Next-token prediction on two tasks:
     clip  + "Describe the scene."  -> the scene's state at the clip's end (`world.describe_state`: positions, motion,
                                       structures; so the vision tower must read where things are and how they move)
     the context caption            -> the next caption (the world's rules, in words)
+and, with `data.read_text` > 0, a third, reading (what a pretrained Qwen-VL can do and Everything is a video needs):
+    random words rendered as frames (nsp/video/render.py, laid out as `nsp predict --text-frames` lays them
+    out) + "Read the text."  -> the words (WORDS: everyday English, in random order)
 """
 
 from __future__ import annotations
@@ -22,9 +25,32 @@ from nsp.data.world import Scene, describe_state
 from nsp.stages.base import Stage
 from nsp.understanding.context import chat_ids, token_types
 from nsp.video.qwen_input import prepare_video
+from nsp.video.render import place_tokens, render_text, token_slots
 
 DESCRIBE = "Describe the scene."
+READ = "Read the text."
 TEXT_TASK_SHARE = 0.3
+# Everyday English words for the reading task: a stand-in for the text a pretrained VLM has read (any task's words
+# among them, as in real pretraining; never a task's labels or its pairing of words to labels).
+WORDS = """the a an and or but of to in on at by for with from up down over under near far here there this that is are
+was be has had have do does did go goes went come came see saw look like likes want eat eats drink run runs walk sit
+stand sleep play read write open close make take give get put find keep hold turn stop start move fly swim i you he
+she it we they my your his her our their me him us them who what where when why how which big small old new red green
+blue black white brown yellow pink grey long short tall low high fast slow hot cold warm wet dry soft hard good bad
+nice happy sad loud quiet dark light clean dirty full empty heavy rich poor young cat dog horse bird fish cow lion bear
+pig sheep goat duck mouse rabbit fox wolf tiger frog snake owl bread apple rice cake soup egg pie cheese milk tea meat
+salad pasta bean corn pear plum lemon honey jam car bus train bike boat truck plane van ship taxi tram cart house home
+room door window wall floor roof table chair bed lamp book box cup plate bag key phone clock tree flower grass leaf
+river lake sea hill road street park garden field forest rock sand snow rain sun moon star sky town city shop school
+church farm bank office market man woman boy girl child baby friend mother father king queen doctor teacher day night
+morning evening week year time hour today now then soon never always again one two three four five six ten many few
+some all no not very too also just only still outside inside behind""".split()
+
+
+def random_words(rng: np.random.Generator, max_words: int) -> str:
+    """3 to 7 (at most `max_words`) words drawn from WORDS."""
+    n = int(rng.integers(min(3, max_words), min(7, max_words) + 1))
+    return " ".join(WORDS[i] for i in rng.integers(len(WORDS), size=n))
 
 
 class VLMCaptioning(nn.Module):
@@ -69,7 +95,14 @@ class VLMStage(Stage):
         enc, cfg = self.model.context_encoder, self.model.config.vlm
         tok = enc.tokenizer
         captions = pair.meta.get("captions", {})
-        if "scene" in pair.meta and rng.random() >= TEXT_TASK_SHARE:
+        if self.cfg.data.read_text and rng.random() < self.cfg.data.read_text:  # 0: no draw, the recipe unchanged
+            g, tp = self.model.config.generator, enc.spec.temporal_patch_size
+            length = g.num_frames * g.context_clips
+            target = random_words(rng, len(token_slots(length, g.fps, cfg.video, tp)))
+            frames = place_tokens(render_text(target, g.height, g.width), length, g.fps, cfg.video, tp)
+            video = prepare_video(frames, g.fps, cfg.video, enc.spec, cfg.max_tokens)
+            prompt = chat_ids(tok, cfg.family, READ, video)
+        elif "scene" in pair.meta and rng.random() >= TEXT_TASK_SHARE:
             use_next = rng.random() < 0.5 or pair.context is None
             clip = pair.next if use_next else pair.context
             video = prepare_video(clip.frames, clip.fps, cfg.video, enc.spec, cfg.max_tokens)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import run_nsp
+from nsp.config import preset_config
 from nsp.data.everything import TASKS, build_everything, label_clip, make_chirp, nearest_label
 from nsp.errors import NSPError
-from nsp.video.render import hold, render_audio, render_image, render_text, render_token
+from nsp.video.qwen_input import sample_indices
+from nsp.video.render import place_tokens, render_audio, render_image, render_text, render_token, token_slots
 
 
 def write_wav(path, samples: np.ndarray, rate: int, channels: int = 1):
@@ -55,14 +57,40 @@ def test_audio_is_spectrogram_frames_with_pitch_going_up_the_frame():
     assert max(peaks["steady"]) - min(peaks["steady"]) <= 1
 
 
-def test_image_is_one_centre_cropped_frame_and_hold_keeps_every_frame_its_time():
+def vlm_patches(frames: np.ndarray) -> list[np.ndarray]:
+    """The frames the VLM samples from a context (tiny preset), in its temporal patches (pairs)."""
+    idx = sample_indices(len(frames), 8.0, preset_config("tiny").vlm.video)
+    return [frames[idx[i:i + 2]] for i in range(0, len(idx), 2)]
+
+
+def seen_by_vlm(frames: np.ndarray, rendered: np.ndarray) -> list[list[int]]:
+    """For each temporal patch, which of the (distinct) rendered frames its two frames show (-1: none)."""
+    find = lambda f: next((k for k, r in enumerate(rendered) if np.array_equal(f, r)), -1)  # noqa: E731
+    return [[find(a), find(b)] for a, b in vlm_patches(frames)]
+
+
+def test_image_is_one_centre_cropped_frame():
     image = np.zeros((40, 120, 3), np.uint8)
     image[:, 40:80] = 255  # the centre square of a wide image
     frame = render_image(image, 32, 32)
     assert frame.shape == (1, 32, 32, 3) and frame.min() == 255
-    held = hold(np.arange(3)[:, None], 4.0, 8.0)
-    assert held[:, 0].tolist() == [0, 0, 1, 1, 2, 2]
-    assert hold(np.arange(2)[:, None], 8.0, 8.0)[:, 0].tolist() == [0, 1]
+
+
+def test_rendered_frames_each_fill_one_temporal_patch_of_what_the_vlm_samples():
+    video = preset_config("tiny").vlm.video
+    words = render_text("where is the big red bread now", 64, 64)  # 7 tokens, the 36-frame context holds 8
+    assert len(token_slots(36, 8.0, video, 2)) == 8
+    context = place_tokens(words, 36, 8.0, video, 2)
+    # every patch shows one token on both its frames, every token is seen, in order, the first repeated before them
+    assert seen_by_vlm(context, words) == [[0, 0], [0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]
+    assert np.array_equal(context[-1], words[-1])
+    clip = np.full((20, 64, 64, 3), 7, np.uint8)
+    mixed = place_tokens(words[:3], 36, 8.0, video, 2, before=clip)
+    assert seen_by_vlm(mixed, words)[-3:] == [[0, 0], [1, 1], [2, 2]] and (mixed[:23] == 7).all()
+    with pytest.raises(NSPError, match="9 rendered frames .* the context holds 8"):
+        place_tokens(render_text("a b c d e f g h i", 64, 64), 36, 8.0, video, 2)
+    with pytest.raises(NSPError, match="the context holds 7 after the clip"):
+        place_tokens(render_text("a b c d e f g h", 64, 64), 36, 8.0, video, 2, before=clip)
 
 
 def test_reading_audio_and_images_and_their_errors(tmp_path):
@@ -102,18 +130,19 @@ def test_everything_dataset_renders_inputs_and_label_frames_that_read_back(tmp_p
         mine = [p for p in pairs if p.meta["task"] == task]
         assert [p.meta["label"] for p in mine] == labels * 2 and {p.meta["modality"] for p in mine} == {modality}
     for p in pairs:
-        assert p.context.frames.shape == (18, 64, 64, 3) and p.next.frames.shape == (9, 64, 64, 3)
+        assert p.context.frames.shape == (36, 64, 64, 3) and p.next.frames.shape == (9, 64, 64, 3)
         assert np.array_equal(p.next.frames, label_clip(p.meta["label"], p.meta["labels"], 9, 64))  # lossless
         assert nearest_label(p.next.frames, p.meta["labels"]) == p.meta["label"]
     text = next(p for p in pairs if p.meta["task"] == "topics")
-    tokens = text.meta["input"].split()
-    assert np.array_equal(text.context.frames[-1], render_token(tokens[-1], 64, 64))
-    assert np.array_equal(text.context.frames[-2], text.context.frames[-1])  # each token held two frames at 8 fps
+    tokens = render_text(text.meta["input"], 64, 64)
+    patches = vlm_patches(text.context.frames)  # the VLM sees every token, each on a whole temporal patch
+    assert all(np.array_equal(a, b) for a, b in patches)
+    assert np.array_equal(np.stack([a for a, _ in patches]), np.concatenate([tokens[:1]] * (8 - len(tokens)) + [tokens]))
     image = next(p for p in pairs if p.meta["task"] == "shapes")
     assert (image.context.frames == image.context.frames[:1]).all()  # one frame, repeated to the context's length
     with pytest.raises(NSPError, match="unknown task 'smell'"):
         build_everything(tmp_path / "x", {"test": 1}, ["smell"], progress=False)
-    with pytest.raises(NSPError, match="does not fit a context of 9"):
+    with pytest.raises(NSPError, match="4 rendered frames .* the context holds 2 .chirps: raise --context-clips"):
         build_everything(tmp_path / "y", {"test": 1}, ["chirps"], context_clips=1, progress=False)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
@@ -148,11 +177,11 @@ def test_classification_report_reads_answers_back(tmp_path):
 def everything_checkpoint(tmp_path_factory):
     import torch
 
-    from nsp.config import preset_config
     from nsp.model import NSPModel
 
     torch.manual_seed(0)
-    model = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=2", "generator.history_frames=4"]))
+    model = NSPModel.from_config(preset_config("tiny", ["generator.context_clips=4", "generator.history_frames=4",
+                                                             "vlm.max_tokens=320"]))
     return model.save_pretrained(tmp_path_factory.mktemp("everything") / "ck")
 
 
@@ -165,18 +194,18 @@ def test_render_context_mixes_a_clip_an_image_audio_and_text(everything_checkpoi
     image = np.zeros((64, 64, 3), np.uint8)
     image[:, :, 1] = 200
     Image.fromarray(image).save(tmp_path / "green.png")
-    t = np.arange(4000) / 16000  # 0.25 s: one spectrogram frame
+    t = np.arange(4000) / 16000  # 0.25 s: one spectrogram slice
     audio = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 1000 * t), 16000)
     context = pipe.render_context(clip, image=tmp_path / "green.png", audio=audio, text_frames="is it")
     f = context.frames
-    assert context.fps == 8.0 and f.shape == (18, 64, 64, 3)
-    assert np.array_equal(f[-1], render_token("it", 64, 64)) and np.array_equal(f[-3], render_token("is", 64, 64))
-    assert np.array_equal(f[-8], image) and np.array_equal(f[-7], image)  # the image held 1 / 4 s
-    assert np.array_equal(f[-6], f[-5]) and not np.array_equal(f[-6], image) and f[-6].mean() > 0  # spectrogram
-    fitted = pipe.fit_context(clip, clips=1).frames  # the clip before them, its first frame repeated to fill
-    assert np.array_equal(f[1:10], fitted) and np.array_equal(f[0], fitted[0])
-    assert pipe.render_context(clip).frames.shape == (18, 64, 64, 3)
-    with pytest.raises(NSPError, match="the model reads 18"):
+    assert context.fps == 8.0 and f.shape == (36, 64, 64, 3)
+    spectrum = f[-10]  # the image, the spectrogram slice, "is", "it": the last four of the VLM's 8 temporal patches
+    assert spectrum.mean() > 0 and not np.array_equal(spectrum, image)
+    rendered = [image, spectrum, render_token("is", 64, 64), render_token("it", 64, 64)]
+    assert seen_by_vlm(f, rendered) == [[-1, -1]] * 4 + [[0, 0], [1, 1], [2, 2], [3, 3]]
+    assert np.array_equal(f[:19], pipe.fit_context(clip).frames[-19:])  # the clip's end before them
+    assert pipe.render_context(clip).frames.shape == (36, 64, 64, 3)
+    with pytest.raises(NSPError, match="10 rendered frames .* the context holds 8"):
         pipe.render_context(text_frames=" ".join(["w"] * 10))
 
 
@@ -194,7 +223,7 @@ def test_predict_from_an_image_audio_and_text_frames(everything_checkpoint, clip
     assert r.returncode == 0, r.stderr
     answer = [line for line in r.stdout.splitlines() + r.stderr.splitlines() if line.startswith("answer: ")]
     assert len(answer) == 1 and answer[0].split(": ")[1] in ("circle", "square", "triangle")
-    assert read_video(out).frames.shape == (18, 64, 130, 3)  # context | prediction
+    assert read_video(out).frames.shape == (36, 64, 130, 3)  # context | prediction
     r = run_nsp("predict", "--audio", audio, "--checkpoint", everything_checkpoint, "--out", tmp_path / "a.mp4",
                 "--steps", "2")
     assert r.returncode == 0, r.stderr
@@ -204,7 +233,7 @@ def test_predict_from_an_image_audio_and_text_frames(everything_checkpoint, clip
                           (("--audio", tmp_path / "grey.png"), "grey.png: has no audio stream"),
                           (("--image", audio), "chirp.wav: not a readable image"),
                           ((tmp_path, "--image", tmp_path / "grey.png"), "not a directory"),
-                          (("--text-frames", " ".join(["w"] * 12)), "the model reads 18")]:
+                          (("--text-frames", " ".join(["w"] * 12)), "the context holds 8")]:
         bad = tmp_path / "bad" / "x.mp4"
         r = run_nsp("predict", *args, "--checkpoint", everything_checkpoint, "--out", bad, "--steps", "2")
         assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
@@ -225,3 +254,27 @@ def test_eval_on_everything_reports_accuracy_per_task(everything_checkpoint, tmp
     c = report["classification"]
     assert set(c) == set(TASKS) and all(m["samples"] == 2 and 0 <= m["accuracy"] <= 1 for m in c.values())
     assert "shapes: accuracy" in r.stdout and "Everything is a video" in (out / "REPORT.md").read_text()
+
+
+def test_the_shipped_reader_vlm_reads_rendered_words_the_base_tiny_vlm_does_not():
+    import torch
+
+    from nsp.model import NSPModel
+    from nsp.stages.config import TrainConfig
+    from nsp.stages.vlm import WORDS, VLMStage
+
+    cfg = TrainConfig(stage="vlm", phases=[{"name": "read", "steps": 1, "trainable": ["vlm"]}],
+                      data={"read_text": 1.0})
+    losses = {}
+    for vlm in ("tiny_vlm", "tiny_vlm_reader"):
+        model = NSPModel.from_config(preset_config("tiny", [f"vlm.path=nsp:{vlm}", "generator.context_clips=4"]))
+        stage = VLMStage(cfg, model)
+        rng = np.random.default_rng(0)  # the same reading examples for both
+        ids, labels, video = stage._example(type("Pair", (), {"meta": {}})(), rng)
+        words = stage.model.context_encoder.tokenizer.decode([t for t in labels if t >= 0], skip_special_tokens=True)
+        assert 3 <= len(words.split()) <= 7 and set(words.split()) <= set(WORDS)
+        assert video.video_grid_thw.tolist() == [8, 8, 8]  # 16 sampled frames: 8 temporal patches of 112x112
+        rng = np.random.default_rng(1)
+        with torch.no_grad():
+            losses[vlm] = float(stage.wrapper.eval()(stage._batch([type("Pair", (), {"meta": {}})()] * 16, rng)))
+    assert losses["tiny_vlm_reader"] < 0.5 * losses["tiny_vlm"], losses

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nsp.config import PRESETS
 from nsp.errors import NSPError
 
 
@@ -67,14 +68,16 @@ def everything(args) -> int:
     from nsp.data.everything import build_everything
 
     counts = split_counts(args, clips=True)
-    if args.context_clips < 1 or args.fps <= 0 or args.render_fps <= 0:
-        raise NSPError("--context-clips, --fps and --render-fps must be positive")
+    if args.context_clips < 1 or args.fps <= 0:
+        raise NSPError("--context-clips and --fps must be positive")
+    if args.preset not in PRESETS:
+        raise NSPError(f"--preset {args.preset!r}: unknown (choose from {', '.join(PRESETS)})")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise NSPError(f"--out {out}: exists (use --force to replace it)")
     manifest = build_everything(out, counts, [t.strip() for t in args.tasks.split(",") if t.strip()],
                                 seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
-                                context_clips=args.context_clips, render_fps=args.render_fps)
+                                context_clips=args.context_clips, preset=args.preset)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
           + f" samples ({', '.join(manifest['tasks'])})")
     return 0

@@ -147,10 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--frames", type=int, default=9, help="frames of the answer clip, 8k+1 (default 9)")
     d.add_argument("--size", type=int, default=64, help="square side in pixels, a multiple of 32 (default 64)")
     d.add_argument("--fps", type=float, default=8.0, help="the model's frame rate (default 8)")
-    d.add_argument("--context-clips", type=int, default=2, help="context length in clips of --frames, as the "
-                                                                 "model's generator.context_clips (default 2)")
-    d.add_argument("--render-fps", type=float, default=4.0, help="rendered frames per second of context: the rate "
-                                                                 "the VLM samples at, vlm.video.fps (default 4)")
+    d.add_argument("--context-clips", type=int, default=4, help="context length in clips of --frames, as the "
+                                                                 "model's generator.context_clips (default 4: the "
+                                                                 "tiny VLM reads 8 tokens in it)")
+    d.add_argument("--preset", default="tiny", help="the model preset whose VLM frame sampling (vlm.video) the "
+                                                    "contexts are laid out for (default tiny)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
     d.set_defaults(module="nsp.cli.data")
 

@@ -11,10 +11,10 @@ answer's frame; the answer is read back as the nearest rendered label frame (`ne
     topics   text    animal / food / vehicle: a short templated sentence (3 to 7 tokens) about one or two nouns of
                      the topic (8 per topic)
 
-Contexts are rendered at `render_fps` (the rate the VLM samples context video at, so it sees every token and
-spectrogram slice), held at the model's `fps` and fitted to its context (`frames * context_clips` frames; shorter
-inputs start with their first frame repeated), exactly as `nsp predict --image/--audio/--text-frames` fits them
-(`NSPPipeline.render_context`)."""
+Contexts are `frames * context_clips` frames at the model's `fps`, laid out for the VLM's frame sampling (`preset`'s
+vlm.video): each rendered frame fills one temporal patch of the frames the VLM samples, shorter inputs start with
+their first frame repeated, exactly as `nsp predict --image/--audio/--text-frames` lays them out
+(`NSPPipeline.render_context`, `place_tokens`)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ from PIL import Image, ImageDraw
 from nsp.data.shards import ShardWriter, sample_members, write_manifest
 from nsp.errors import NSPError
 from nsp.files import atomic_path
-from nsp.video.frames import fit_context
 from nsp.video.io import encode_video
 from nsp.video.render import AUDIO_SAMPLE_RATE as SAMPLE_RATE
-from nsp.video.render import hold, render_audio, render_image, render_text, render_token
+from nsp.video.render import place_tokens, render_audio, render_image, render_text, render_token, slots_per_second
 
 
 def draw_shape(rng: np.random.Generator, label: str, side: int = 96) -> np.ndarray:
@@ -85,14 +84,14 @@ TASKS = {  # task -> (modality, labels)
 }
 
 
-def render_input(task: str, rng: np.random.Generator, label: str, size: int, render_fps: float
+def render_input(task: str, rng: np.random.Generator, label: str, size: int, slices_per_second: float
                  ) -> tuple[np.ndarray, str]:
     """(frames, a description of the input) for one sample of `task` with answer `label`."""
     modality = TASKS[task][0]
     if modality == "image":
         return render_image(draw_shape(rng, label), size, size), "an image"
     if modality == "audio":
-        return render_audio(make_chirp(rng, label), SAMPLE_RATE, size, size, render_fps), "2 s of audio"
+        return render_audio(make_chirp(rng, label), SAMPLE_RATE, size, size, slices_per_second), "2 s of audio"
     sentence = make_sentence(rng, label)
     return render_text(sentence, size, size), sentence
 
@@ -119,19 +118,24 @@ def nearest_label(prediction: np.ndarray, labels: list[str]) -> str:
 
 
 def build_everything(out: str | Path, counts: dict[str, int], tasks: list[str] | None = None, seed: int = 0,
-                     frames: int = 9, size: int = 64, fps: float = 8.0, context_clips: int = 2,
-                     render_fps: float = 4.0, progress: bool = True) -> dict:
+                     frames: int = 9, size: int = 64, fps: float = 8.0, context_clips: int = 4,
+                     preset: str = "tiny", progress: bool = True) -> dict:
     """`counts[split]` samples per task, labels balanced (cycled), splits drawn from disjoint seeds."""
     from tqdm.auto import tqdm
+
+    from nsp.config import preset_config
+    from nsp.video.qwen_input import VisionSpec
 
     tasks = tasks or list(TASKS)
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise NSPError(f"--tasks: unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
     context_frames = frames * context_clips
+    video, tp = preset_config(preset).vlm.video, VisionSpec().temporal_patch_size  # 2 in every Qwen-VL
+    rate = slots_per_second(context_frames, fps, video, tp)
     manifest = {"kind": "everything", "tasks": {t: {"modality": TASKS[t][0], "labels": TASKS[t][1]} for t in tasks},
                 "seed": seed, "frames": frames, "size": [size, size], "fps": fps, "context_clips": context_clips,
-                "render_fps": render_fps, "splits": {}}
+                "preset": preset, "splits": {}}
     total = sum(counts.values()) * len(tasks)
     with atomic_path(Path(out), is_dir=True) as tmp, \
             tqdm(total=total, desc="everything", unit="sample", disable=not progress, dynamic_ncols=True) as bar:
@@ -145,12 +149,9 @@ def build_everything(out: str | Path, counts: dict[str, int], tasks: list[str] |
                     rng = np.random.default_rng([seed, split_index, task_index])
                     for i in range(n):
                         label = labels[i % len(labels)]
-                        rendered, described = render_input(task, rng, label, size, render_fps)
-                        rendered = hold(rendered, render_fps, fps)
-                        if len(rendered) > context_frames:
-                            raise NSPError(f"{task}: an input of {len(rendered)} frames at {fps:g} fps does not fit "
-                                           f"a context of {context_frames} (raise --context-clips)")
-                        context = fit_context(rendered, fps, context_frames, size, size, fps)
+                        rendered, described = render_input(task, rng, label, size, rate)
+                        context = place_tokens(rendered, context_frames, fps, video, tp, hint=f"{task}: raise "
+                                                                                             "--context-clips")
                         meta = {"source": "everything", "task": task, "family": task, "modality": modality,
                                 "label": label, "labels": labels, "input": described, "fps": fps, "frames": frames,
                                 "size": [size, size], "captions": {}}

@@ -106,6 +106,12 @@ def frame_budget(nframes: int, factor: int, cfg: ContextVideoConfig, max_tokens:
     return min_pixels, int(max_pixels)
 
 
+def sample_indices(total_frames: int, video_fps: float, cfg: ContextVideoConfig) -> np.ndarray:
+    """The frames the VLM samples from a clip of `total_frames` at `video_fps` (evenly spaced, first and last)."""
+    nframes = sample_frame_count(total_frames, video_fps, cfg)
+    return torch.linspace(0, total_frames - 1, nframes).round().long().numpy()
+
+
 def sample_and_resize(frames: np.ndarray, video_fps: float, cfg: ContextVideoConfig, spec: VisionSpec,
                       max_tokens: int) -> tuple[torch.Tensor, np.ndarray]:
     """(T, H, W, 3) uint8 -> (nframes, 3, h, w) uint8 at the model's size, and the sampled frame indices."""
@@ -113,8 +119,8 @@ def sample_and_resize(frames: np.ndarray, video_fps: float, cfg: ContextVideoCon
     if total == 1:  # a still image: the temporal patch needs two frames
         frames, video_fps = np.concatenate([frames, frames]), video_fps
         total = 2
-    nframes = sample_frame_count(total, video_fps, cfg)
-    idx = torch.linspace(0, total - 1, nframes).round().long().numpy()
+    idx = sample_indices(total, video_fps, cfg)
+    nframes = len(idx)
     video = torch.from_numpy(np.ascontiguousarray(frames[idx])).permute(0, 3, 1, 2)
     min_pixels, max_pixels = frame_budget(nframes, spec.factor, cfg, max_tokens)
     h, w = smart_resize(video.shape[2], video.shape[3], spec.factor, min_pixels, max_pixels)

@@ -6,9 +6,10 @@
             as pitch is heard), time to the right, cut into one frame per 1 / fps seconds
     image   one frame: centre-cropped to the frame's aspect ratio and resized
 
-Frames are made at a rate of their own, `render_fps` rendered frames per second of context; callers pass the rate the
-VLM samples context video at (vlm.video.fps), so that it sees every token and every spectrogram slice once. `hold`
-brings them to the model's frame rate, each frame held for its 1 / render_fps seconds."""
+`place_tokens` lays rendered frames out as a context at the model's frame rate for the VLM's frame sampling: each
+rendered frame fills one whole temporal patch of the frames the VLM samples, so every token and spectrogram slice is
+seen, and no visual token mixes two of them (held at a fixed rate instead, some words fell between sampled frames).
+`token_slots` says where those patches start, hence how many rendered frames a context holds."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from nsp.video.frames import center_crop, resize_frames
+from nsp.errors import NSPError
+from nsp.video.frames import center_crop, fit_context, resize_frames
+from nsp.video.qwen_input import sample_indices
 
 AUDIO_SAMPLE_RATE = 16000  # what audio files are resampled to before their spectrogram is taken
 
@@ -86,8 +89,34 @@ def render_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return resize_frames(center_crop(np.asarray(image, np.uint8)[None], width / height), height, width)
 
 
-def hold(frames: np.ndarray, render_fps: float, fps: float) -> np.ndarray:
-    """Rendered frames at `render_fps` -> the same seconds at `fps`, each frame held for its whole 1 / render_fps
-    (nearest-frame resampling would give the last one a single frame)."""
-    count = max(1, int(round(len(frames) * fps / render_fps)))
-    return frames[np.minimum((np.arange(count) * render_fps / fps).astype(int), len(frames) - 1)]
+def token_slots(length: int, fps: float, video_cfg, temporal_patch: int) -> np.ndarray:
+    """The first context frame of each temporal patch the VLM makes from a context of `length` frames at `fps`
+    (`video_cfg`: the model's vlm.video): one slot per rendered frame."""
+    return sample_indices(length, fps, video_cfg)[::temporal_patch]
+
+
+def slots_per_second(length: int, fps: float, video_cfg, temporal_patch: int) -> float:
+    """Rendered frames per second of context: the rate audio is cut into spectrogram slices at."""
+    return len(token_slots(length, fps, video_cfg, temporal_patch)) * fps / length
+
+
+def place_tokens(rendered: np.ndarray, length: int, fps: float, video_cfg, temporal_patch: int,
+                 before: np.ndarray | None = None, hint: str = "shorten the text or the audio") -> np.ndarray:
+    """Rendered frames (N, H, W, 3) -> a context of `length` frames: the rendered frames fill the last N slots (each
+    from its slot's first frame to the next slot's), frames before them are `before` (a clip, its last frames) or
+    the first rendered frame. Raises if N is more than the slots, or with `before` leaves none for it."""
+    starts = token_slots(length, fps, video_cfg, temporal_patch)
+    room = len(starts) - (before is not None)
+    if len(rendered) > room:
+        raise NSPError(f"image/audio/text input: {len(rendered)} rendered frames (images, spectrogram slices, "
+                       f"tokens); the context holds {room}"
+                       + (" after the clip" if before is not None else "") + f" ({hint})")
+    bounds = [*starts[len(starts) - len(rendered):], length]
+    out = np.empty((length, *rendered.shape[1:]), np.uint8)
+    for frame, a, b in zip(rendered, bounds, bounds[1:]):
+        out[a:b] = frame
+    lead = bounds[0]
+    if lead:
+        h, w = rendered.shape[1:3]
+        out[:lead] = rendered[0] if before is None else fit_context(before, fps, lead, h, w, fps)
+    return out
