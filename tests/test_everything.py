@@ -49,7 +49,7 @@ def test_audio_is_spectrogram_frames_with_pitch_going_up_the_frame():
     rng = np.random.default_rng(0)
     peaks = {}
     for label in ("rising", "falling", "steady"):
-        frames = render_audio(make_chirp(rng, label), 16000, 64, 64, render_fps=4.0)
+        frames = render_audio(make_chirp(rng, label), 16000, 64, 64, slices_per_second=4.0)
         assert frames.shape == (8, 64, 64, 3)  # 2 s at 4 frames per second
         peaks[label] = [int(np.argmax(f[..., 0].astype(float).mean(1))) for f in frames]  # brightest row
     assert all(a > b for a, b in zip(peaks["rising"], peaks["rising"][1:]))  # row 0 is the top: high pitch

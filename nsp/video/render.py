@@ -69,12 +69,13 @@ def spectrogram(samples: np.ndarray, sample_rate: int, rows: int = 128, n_fft: i
     return (1 - frac) * db[low] + frac * db[low + 1]
 
 
-def render_audio(samples: np.ndarray, sample_rate: int, height: int, width: int, render_fps: float) -> np.ndarray:
-    """(frames, H, W, 3): one frame per 1 / render_fps seconds of audio (at least one), each its slice of the
+def render_audio(samples: np.ndarray, sample_rate: int, height: int, width: int, slices_per_second: float
+                 ) -> np.ndarray:
+    """(frames, H, W, 3): one frame per 1 / slices_per_second seconds of audio (at least one), each its slice of the
     spectrogram."""
     spec = spectrogram(samples, sample_rate, rows=2 * height)[::-1]  # low frequencies at the bottom
     duration = len(samples) / sample_rate
-    count = max(1, int(round(duration * render_fps)))
+    count = max(1, int(round(duration * slices_per_second)))
     edges = np.linspace(0, spec.shape[1], count + 1).round().astype(int)
     frames = []
     for a, b in zip(edges[:-1], edges[1:]):
