@@ -3,7 +3,7 @@
     text    one frame per whitespace token: the token in a fixed-width bitmap font, white on black, scaled (nearest,
             so strokes stay sharp) to fill the frame's width or height, centred
     audio   a log-magnitude spectrogram on a log-frequency axis (60 Hz at the bottom, half the sample rate at the top,
-            as pitch is heard), time to the right, cut into one frame per 1 / fps seconds
+            as pitch is heard), time to the right, cut into one slice per slot of the context (`slots_per_second`)
     image   one frame: centre-cropped to the frame's aspect ratio and resized
 
 `place_tokens` lays rendered frames out as a context at the model's frame rate for the VLM's frame sampling: each
