@@ -96,17 +96,13 @@ def render_input(task: str, rng: np.random.Generator, label: str, size: int, sli
     return render_text(sentence, size, size), sentence
 
 
-# A label is its word in a colour of its own (by its place in the task's labels) on a dim field of that colour:
-# glyphs alone hardly survive the tiny VAE, trained on the synthetic world (every label decodes to a similar smudge),
-# and thin coloured strokes on black not always either (a blue word came back green, read as the green label); a
-# field of the colour does (tests/test_everything.py checks every label's round trip through the shipped VAE).
+# A label is its word in a colour of its own (by its place in the task's labels): glyphs alone hardly survive the
+# tiny VAE, trained on the synthetic world (every label decodes to a similar smudge), colour does.
 LABEL_COLOURS = [(255, 70, 70), (70, 255, 70), (70, 130, 255), (255, 230, 60), (230, 70, 255), (60, 230, 230)]
-LABEL_FIELD = 0.4  # the background's share of the label's colour: the widest read-back margin of 0.2-0.5 after the VAE
 
 
 def label_frame(label: str, labels: list[str], height: int, width: int) -> np.ndarray:
-    colour = LABEL_COLOURS[labels.index(label) % len(LABEL_COLOURS)]
-    return render_token(label, height, width, colour, tuple(round(c * LABEL_FIELD) for c in colour))
+    return render_token(label, height, width, LABEL_COLOURS[labels.index(label) % len(LABEL_COLOURS)])
 
 
 def label_clip(label: str, labels: list[str], frames: int, size: int) -> np.ndarray:

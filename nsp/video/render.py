@@ -31,9 +31,8 @@ def _font() -> ImageFont.ImageFont:
     return ImageFont.load_default_imagefont()  # Pillow's built-in bitmap font: fixed width, no file to ship
 
 
-def render_token(token: str, height: int, width: int, colour: tuple[int, int, int] = (255, 255, 255),
-                 background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
-    """One token as a frame (H, W, 3), in `colour` on `background`."""
+def render_token(token: str, height: int, width: int, colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """One token as a frame (H, W, 3), in `colour` on black."""
     font = _font()
     _, top, _, bottom = font.getbbox("Ay|gj")  # one line's height for every token, and fixed-width cells: tokens of
     glyphs = Image.new("L", (max(1, int(font.getlength(token))), bottom - top))  # a length scale alike
@@ -43,8 +42,7 @@ def render_token(token: str, height: int, width: int, colour: tuple[int, int, in
     frame = np.zeros((height, width), np.uint8)
     y0, x0 = (height - h) // 2, (width - w) // 2
     frame[y0:y0 + h, x0:x0 + w] = np.asarray(glyphs.resize((w, h), Image.NEAREST))
-    ink = frame[..., None].astype(np.float32) / 255
-    return (ink * np.array(colour, np.float32) + (1 - ink) * np.array(background, np.float32)).round().astype(np.uint8)
+    return (frame[..., None].astype(np.uint16) * np.array(colour, np.uint16) // 255).astype(np.uint8)
 
 
 def render_text(text: str, height: int, width: int) -> np.ndarray:
