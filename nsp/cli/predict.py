@@ -105,9 +105,10 @@ def run(args) -> int:
                   f"{result.fps:g} fps{', side by side with the context' if args.side_by_side else ''})")
         if args.labels:
             from nsp.data.everything import nearest_label
+            from nsp.evaluation.classify import drawn_labels
 
             first_scene = result.frames[0][:len(result.frames[0]) // args.scenes]
-            bar.write(f"answer: {nearest_label(first_scene, args.labels)}")
+            bar.write(f"answer: {nearest_label(first_scene, args.labels, drawn_labels(pipe, args.labels))}")
     bar.close()
     for line in failed:
         print(f"skipped: {line}", file=sys.stderr)

@@ -110,11 +110,13 @@ def label_clip(label: str, labels: list[str], frames: int, size: int) -> np.ndar
     return np.repeat(label_frame(label, labels, size, size)[None], frames, axis=0)
 
 
-def nearest_label(prediction: np.ndarray, labels: list[str]) -> str:
-    """The label whose rendered frame is nearest (mean squared error over all frames) to a generated clip."""
+def nearest_label(prediction: np.ndarray, labels: list[str], drawn: dict[str, np.ndarray] | None = None) -> str:
+    """The label whose rendered frame is nearest (mean squared error over all frames) to a generated clip; `drawn`:
+    each label's clip as the model's VAE draws it (nsp/evaluation/classify.py), compared instead when given."""
     h, w = prediction.shape[1:3]
     pred = prediction.astype(np.float32)
-    return min(labels, key=lambda lab: float(np.mean((pred - label_frame(lab, labels, h, w).astype(np.float32)) ** 2)))
+    frames = drawn or {lab: label_frame(lab, labels, h, w) for lab in labels}
+    return min(labels, key=lambda lab: float(np.mean((pred - frames[lab].astype(np.float32)) ** 2)))
 
 
 def build_everything(out: str | Path, counts: dict[str, int], tasks: list[str] | None = None, seed: int = 0,

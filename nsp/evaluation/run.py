@@ -18,7 +18,7 @@ import torch
 
 from nsp.evaluation import metrics
 from nsp.evaluation.rollout import rollout
-from nsp.evaluation.classify import classification_report
+from nsp.evaluation.classify import classification_report, drawn_labels
 from nsp.evaluation.sentences import sentence_report
 from nsp.rewards import Candidate, build_reward
 from nsp.understanding.features import clip_features
@@ -185,7 +185,10 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "rollout": chained,
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,
-        "classification": classification_report(pairs, [c[0] for c in predictions["model"]])
+        "classification": classification_report(
+            pairs, [c[0] for c in predictions["model"]],
+            {task: drawn_labels(pipe, labels)
+             for task, labels in {p.meta["task"]: p.meta["labels"] for p in pairs}.items()})
         if pairs[0].meta.get("source") == "everything" else None,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
