@@ -2,7 +2,8 @@
 
 From scratch (the tiny preset with the shipped VAE and VLM; nothing to do with the demo run): `nsp data everything`
 (500 training samples per task, 60 test), the latent cache, `nsp train sft` with stages/configs/everything_tiny.yaml,
-then `nsp eval` on the test split, where each generated answer clip is read back as the nearest rendered label frame.
+then `nsp eval` on the test split, where each generated answer clip is read back as the nearest rendered label frame
+(as the model's VAE draws it).
 Records, per task:
     everything_<task>_accuracy_tiny   share of test samples answered right (target: chance, 1/3; "clearly above"
                                       is the bootstrap interval's lower end above it)
