@@ -192,3 +192,25 @@ def test_a_dit_lora_checkpoint_loads_back_exactly(tmp_path):
     before, after = dict(model.named_parameters()), dict(loaded.named_parameters())
     assert before.keys() == after.keys() and not any(p.is_meta for p in after.values())
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_timestep_conditioned_vae_decodes_with_noise_from_the_given_generator():
+    """LTX 0.9.1+ VAEs add seeded noise before decoding: the same seed gives the same video. (The noise is drawn on
+    the generator's device and moved, so the pipeline's CPU generator also serves CUDA latents: not testable here.)"""
+    import torch
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+
+    from nsp.generation.ltx import GENERATOR_ARCHS, LTX_SCHEDULER, LTXGenerator
+
+    torch.manual_seed(0)
+    arch = GENERATOR_ARCHS["tiny"]
+    gen = LTXGenerator(LTXVideoTransformer3DModel(**arch["transformer"]),
+                       AutoencoderKLLTXVideo(**{**arch["vae"], "upsample_residual": (True, True),  # as in 0.9.1
+                                                "upsample_factor": (2, 2)}, timestep_conditioning=True).eval(),
+                       FlowMatchEulerDiscreteScheduler(**LTX_SCHEDULER))
+    grid = gen.latent_grid(9, 64, 64)
+    tokens = torch.randn(1, grid[0] * grid[1] * grid[2], 16)
+    first, again, other = (gen.decode(tokens, grid, 0.05, 0.5, torch.Generator("cpu").manual_seed(seed))
+                           for seed in (1, 1, 2))
+    assert first.shape == (1, 3, 9, 64, 64)
+    assert torch.equal(first, again) and not torch.allclose(first, other)

@@ -106,8 +106,9 @@ class LTXGenerator(nn.Module):
                                                    self.vae.latents_std, self.vae.config.scaling_factor)
         timestep = None
         if self.vae.config.timestep_conditioning:
-            noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
-            latents = (1 - decode_noise_scale) * latents + decode_noise_scale * noise
+            where = generator.device if generator is not None else latents.device  # a CPU generator, CUDA latents
+            noise = torch.randn(latents.shape, generator=generator, device=where, dtype=latents.dtype)
+            latents = (1 - decode_noise_scale) * latents + decode_noise_scale * noise.to(latents.device)
             timestep = torch.full((latents.shape[0],), decode_timestep, device=latents.device, dtype=latents.dtype)
         return self.vae.decode(latents.to(self.vae.dtype), timestep, return_dict=False)[0].float()
 
