@@ -83,6 +83,11 @@ def run(args) -> int:
     (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
+    if args.labels:  # each label as the model's VAE draws it, once for all inputs
+        from nsp.data.everything import nearest_label
+        from nsp.evaluation.classify import drawn_labels
+
+        drawn = drawn_labels(pipe, args.labels)
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
     for clip_path, target in todo:
         bar.set_postfix(clip=(clip_path.name if clip_path else "-")[-30:])
@@ -104,11 +109,8 @@ def run(args) -> int:
         bar.write(f"wrote {target} ({args.scenes} scene(s), {len(result.frames[0])} frames at "
                   f"{result.fps:g} fps{', side by side with the context' if args.side_by_side else ''})")
         if args.labels:
-            from nsp.data.everything import nearest_label
-            from nsp.evaluation.classify import drawn_labels
-
             first_scene = result.frames[0][:len(result.frames[0]) // args.scenes]
-            bar.write(f"answer: {nearest_label(first_scene, args.labels, drawn_labels(pipe, args.labels))}")
+            bar.write(f"answer: {nearest_label(first_scene, args.labels, drawn)}")
     bar.close()
     for line in failed:
         print(f"skipped: {line}", file=sys.stderr)
