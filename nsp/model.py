@@ -73,6 +73,7 @@ class NSPModel(nn.Module):
         self.sources = sources
         self.trained: set[str] = set()  # large components changed by training, embedded when saved
         self.lora: dict | None = None  # {"rank", "alpha"} once a LoRA is attached to the DiT
+        self.sigma_shift = 0.0  # training only (dit.sigma_shift): added to the noise levels' logit-normal mean
 
     def add_dit_lora(self, rank: int, alpha: float | None = None) -> None:
         """Attach a LoRA to the DiT's attention projections (peft); training then changes only the LoRA."""
@@ -143,7 +144,8 @@ class NSPModel(nn.Module):
                            history: torch.Tensor | None = None) -> torch.Tensor:
         """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition (history: no loss)."""
         # Random draws come from `generator` on its own device (the CPU), so runs replay exactly on any device.
-        sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator)
+        sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator,
+                                   self.sigma_shift)
         noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype)
         sigma, noise = sigma.to(latents.device), noise.to(latents.device)
         noisy = flow.add_noise(latents, noise, sigma)

@@ -78,6 +78,9 @@ class DiTSection(_Strict):
     gradient_checkpointing: bool = False
     lora_rank: int = Field(0, ge=0)  # > 0: train a LoRA on the DiT's attention instead of the whole DiT
     lora_alpha: float | None = None  # default: lora_rank
+    # Added to the mean of the training noise levels' logit-normal (LTX's shift by token count stays): > 0 trains
+    # more at high noise, where a target that is one of a few fixed frames (a classification answer) is decided.
+    sigma_shift: float = 0.0
 
 
 class EMASection(_Strict):

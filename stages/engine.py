@@ -264,6 +264,7 @@ class Trainer:
         model = self.load_model().to(self.device)
         if cfg.dit.lora_rank and model.lora is None:
             model.add_dit_lora(cfg.dit.lora_rank, cfg.dit.lora_alpha)
+        model.sigma_shift = cfg.dit.sigma_shift
         if cfg.dit.gradient_checkpointing:
             model.generator.transformer.enable_gradient_checkpointing()
         stage = STAGES[cfg.stage](cfg, model, self.rank, self.world)

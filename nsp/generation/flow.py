@@ -16,10 +16,11 @@ def timestep_shift(seq_len: int, scheduler_config) -> float:
                            c.get("base_shift", 0.5), c.get("max_shift", 1.15))
 
 
-def sample_sigmas(batch: int, seq_len: int, scheduler_config, generator: torch.Generator | None = None
-                  ) -> torch.Tensor:
-    """Shifted logit-normal: sigmoid(N(mu, 1)) with mu from the token count (drawn on the generator's device)."""
-    mu = timestep_shift(seq_len, scheduler_config)
+def sample_sigmas(batch: int, seq_len: int, scheduler_config, generator: torch.Generator | None = None,
+                  extra_shift: float = 0.0) -> torch.Tensor:
+    """Shifted logit-normal: sigmoid(N(mu, 1)) with mu from the token count plus `extra_shift` (drawn on the
+    generator's device)."""
+    mu = timestep_shift(seq_len, scheduler_config) + extra_shift
     normal = torch.randn(batch, generator=generator)
     return torch.sigmoid(normal + mu)
 
