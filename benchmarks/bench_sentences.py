@@ -1,54 +1,61 @@
 """Visual sentences (UniVid) on the synthetic world: does the example pair decide the transformation?
 
-From a finished demo run (NSP_BENCH_DEMO=DIR; without it the demo is run first, about 20 minutes): sentences built
-from the demo's synthetic pairs (20 queries per task for training, 40 for testing, five tasks, each also read
-backwards), a few-shot LoRA on the DiT through the normal SFT stage from the demo's SFT checkpoint (the context is
-now three clips, all seen clean: generator.context_clips=3, history_frames=9), then `nsp eval` on the test
-sentences. Records:
+Sentences built from synthetic pairs (`nsp data synth`, or the demo's data with NSP_BENCH_DEMO=DIR): 300 queries per
+task for training, 40 for testing, five tasks, each also read backwards. The tiny model learns the tasks in context
+through the normal SFT stage (stages/configs/sentences_tiny.yaml: the three clips seen by the VLM and, clean, by the
+DiT), then `nsp eval` on the test sentences. Records:
     sentences_task_accuracy_tiny  share of test sentences whose prediction is nearest to its own task's result of
                                   the same query (target: chance, 1 / 5), with per-task accuracy, the confusion
                                   matrix and the inverse (backwards) sentences
 
-    NSP_BENCH_DEMO=runs/demo python -m benchmarks.run sentences
+    python -m benchmarks.run sentences          # NSP_BENCH_SENTENCES=DIR keeps (and reuses) the run there
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
-from benchmarks.common import nsp, on_demo_run, result
+from benchmarks.common import nsp, result
 
-COMMAND = "NSP_BENCH_DEMO=DEMO python -m benchmarks.run sentences"
-STEPS = 600
-TRAIN = ["--config", "stages/configs/sft_tiny.yaml", "--resume",
-         "model.overrides=[generator.vae_path=nsp:tiny_vae, vlm.path=nsp:tiny_vlm, generator.context_clips=3]",
-         "model.history_frames=9", "dit.lora_rank=16", "data.context_text=0",
-         f"phases=[{{name: sentences, steps: {STEPS}, trainable: [queries, connector, transformer]}}]"]
+COMMAND = "python -m benchmarks.run sentences"
+CONFIG = "stages/configs/sentences_tiny.yaml"
+MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm", "generator.context_clips=3",
+         "generator.history_frames=9"]  # as the config composes it: the cache is made with the same VAE and VLM
 
 
-
-def measure(demo: Path) -> list[dict]:
-    data, latents, run, out = (demo / n for n in ("sentences", "sentences_latents", "sft_sentences",
-                                                  "eval_sentences"))
+def measure(root: Path) -> list[dict]:
+    pairs, data, init, latents, run, out = (root / n for n in ("pairs", "data", "init", "latents", "run", "eval"))
+    demo = os.environ.get("NSP_BENCH_DEMO")
+    source = Path(demo) / "data" if demo else pairs
+    if not (source / "manifest.json").is_file():
+        nsp("data", "synth", "--out", source)
     if not (data / "manifest.json").is_file():
-        nsp("data", "sentences", "--data", demo / "data", "--out", data, "--train", 20, "--val", 4, "--test", 40,
+        nsp("data", "sentences", "--data", source, "--out", data, "--train", 300, "--val", 4, "--test", 40,
             "--inverse")
+    if not (init / "nsp_config.json").is_file():
+        nsp("init", "--preset", "tiny", "--out", init, *MODEL)
     if not (latents / "manifest.json").is_file():
-        nsp("data", "cache", "--data", data, "--checkpoint", demo / "sft" / "final", "--out", latents)
+        nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
     if not (run / "final").is_dir():
-        nsp("train", "sft", *TRAIN, "--init", demo / "sft" / "final", "--out", run, f"data.cache={latents}")
+        nsp("train", "sft", "--config", CONFIG, "--data", data, "--out", run, f"data.cache={latents}")
     if not (out / "report.json").is_file():
         nsp("eval", "--checkpoint", run / "final", "--data", data, "--out", out, "--steps", 10)
     report = json.loads((out / "report.json").read_text())
     s = report["sentences"]
+    above = s["task_accuracy_ci"][0] > s["chance"]
     return [result("sentences_task_accuracy_tiny", round(s["task_accuracy"], 4),
                    "share of test sentences whose prediction is nearest its own task's result", round(s["chance"], 4),
-                   "higher", COMMAND, ci=s["task_accuracy_ci"], by_task=s["by_task"], confusion=s["confusion"],
-                   inverse=s["inverse"], sentences=report["contexts"], lora_steps=STEPS,
-                   train_command="nsp train sft " + " ".join(TRAIN) + " --init DEMO/sft/final --out RUN "
-                                 "data.cache=LATENTS")]
+                   "higher", COMMAND, ci=s["task_accuracy_ci"], clearly_above_chance=above,
+                   by_task=s["by_task"], confusion=s["confusion"], inverse=s["inverse"], sentences=report["contexts"],
+                   train_command=f"nsp train sft --config {CONFIG} --data DATA --out RUN data.cache=LATENTS")]
 
 
 def run() -> list[dict]:
-    return on_demo_run(measure)
+    given = os.environ.get("NSP_BENCH_SENTENCES")
+    if given:
+        return measure(Path(given))
+    with tempfile.TemporaryDirectory() as tmp:
+        return measure(Path(tmp))
