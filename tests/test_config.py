@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from nsp.config import parse_overrides, preset_config
@@ -41,3 +43,13 @@ def test_bad_overrides_fail_with_a_clear_message(override, message):
 def test_unknown_preset():
     with pytest.raises(NSPError, match="unknown preset"):
         preset_config("huge")
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in Path("stages/configs").glob("*.yaml")))
+def test_every_shipped_training_config_validates(path, tmp_path):
+    """The commented example configs are documentation users copy: each must still load against the schema."""
+    from stages.config import load_train_config
+
+    (tmp_path / "data").mkdir()
+    cfg = load_train_config(f"stages/configs/{path}", [f"data.path={tmp_path / 'data'}"])
+    assert cfg.total_steps > 0 and cfg.data.path == str(tmp_path / "data")
