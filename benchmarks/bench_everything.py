@@ -13,32 +13,22 @@ Records, per task:
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import nsp, result
+from benchmarks.common import in_kept_or_temporary_dir, nsp, result, train_from_preset
 
 COMMAND = "python -m benchmarks.run everything"
 CONFIG = "stages/configs/everything_tiny.yaml"
+# As the config composes it: the cache is made with the same VAE and VLM.
 MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm_reader", "generator.context_clips=4",
-         "vlm.max_tokens=320", "generator.history_frames=4"]  # as the config composes it: the cache is made with the same VAE and VLM
+         "vlm.max_tokens=320", "generator.history_frames=4"]
 
 
 def measure(root: Path) -> list[dict]:
-    data, init, latents, run, out = (root / n for n in ("data", "init", "latents", "run", "eval"))
+    data = root / "data"
     if not (data / "manifest.json").is_file():
         nsp("data", "everything", "--out", data)
-    if not (init / "nsp_config.json").is_file():
-        nsp("init", "--preset", "tiny", "--out", init, *MODEL)
-    if not (latents / "manifest.json").is_file():
-        nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
-    if not (run / "final").is_dir():
-        nsp("train", "sft", "--config", CONFIG, "--data", data, "--out", run, f"data.cache={latents}")
-    if not (out / "report.json").is_file():
-        nsp("eval", "--checkpoint", run / "final", "--data", data, "--out", out, "--steps", 10)
-    report = json.loads((out / "report.json").read_text())
+    report = train_from_preset(root, data, CONFIG, MODEL)
     records = []
     for task, c in report["classification"].items():
         records.append(result(f"everything_{task}_accuracy_tiny", round(c["accuracy"], 4),
@@ -51,8 +41,4 @@ def measure(root: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    given = os.environ.get("NSP_BENCH_EVERYTHING")
-    if given:
-        return measure(Path(given))
-    with tempfile.TemporaryDirectory() as tmp:
-        return measure(Path(tmp))
+    return in_kept_or_temporary_dir("NSP_BENCH_EVERYTHING", measure)

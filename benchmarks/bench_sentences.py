@@ -13,12 +13,10 @@ DiT), then `nsp eval` on the test sentences. Records:
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import nsp, result
+from benchmarks.common import in_kept_or_temporary_dir, nsp, result, train_from_preset
 
 COMMAND = "python -m benchmarks.run sentences"
 CONFIG = "stages/configs/sentences_tiny.yaml"
@@ -27,7 +25,7 @@ MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm", "generator.
 
 
 def measure(root: Path) -> list[dict]:
-    pairs, data, init, latents, run, out = (root / n for n in ("pairs", "data", "init", "latents", "run", "eval"))
+    pairs, data = root / "pairs", root / "data"
     demo = os.environ.get("NSP_BENCH_DEMO")
     source = Path(demo) / "data" if demo else pairs
     if not (source / "manifest.json").is_file():
@@ -35,15 +33,7 @@ def measure(root: Path) -> list[dict]:
     if not (data / "manifest.json").is_file():
         nsp("data", "sentences", "--data", source, "--out", data, "--train", 300, "--val", 4, "--test", 40,
             "--inverse")
-    if not (init / "nsp_config.json").is_file():
-        nsp("init", "--preset", "tiny", "--out", init, *MODEL)
-    if not (latents / "manifest.json").is_file():
-        nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
-    if not (run / "final").is_dir():
-        nsp("train", "sft", "--config", CONFIG, "--data", data, "--out", run, f"data.cache={latents}")
-    if not (out / "report.json").is_file():
-        nsp("eval", "--checkpoint", run / "final", "--data", data, "--out", out, "--steps", 10)
-    report = json.loads((out / "report.json").read_text())
+    report = train_from_preset(root, data, CONFIG, MODEL)
     s = report["sentences"]
     above = s["task_accuracy_ci"][0] > s["chance"]
     return [result("sentences_task_accuracy_tiny", round(s["task_accuracy"], 4),
@@ -54,8 +44,4 @@ def measure(root: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    given = os.environ.get("NSP_BENCH_SENTENCES")
-    if given:
-        return measure(Path(given))
-    with tempfile.TemporaryDirectory() as tmp:
-        return measure(Path(tmp))
+    return in_kept_or_temporary_dir("NSP_BENCH_SENTENCES", measure)
