@@ -47,6 +47,9 @@ class RLSettings(BaseModel):
     # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
     # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
     min_group_std: float = Field(0.0, ge=0)
+    # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
+    # whose candidates barely differ barely moves the model and the informative groups lead the update.
+    scale_by_group_std: bool = True
     context_text: bool = True  # give the context caption with the clip
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
@@ -266,7 +269,9 @@ def group_advantages(local_rewards: torch.Tensor, s: RLSettings, rank: int, worl
     """Advantages of this rank's candidates, normalised with the statistics of the whole group (all ranks); with
     keep_best / keep_worst, the middle of the group gets none."""
     group = gather_group(local_rewards, world_size)
-    adv = ((group - group.mean()) / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
+    adv = group - group.mean()
+    if s.scale_by_group_std:
+        adv = (adv / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
     if group.std() < s.min_group_std:
         adv = torch.zeros_like(adv)
     if s.keep_best or s.keep_worst:
