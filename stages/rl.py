@@ -266,8 +266,8 @@ def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
 
 def group_advantages(local_rewards: torch.Tensor, s: RLSettings, rank: int, world_size: int
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Advantages of this rank's candidates, normalised with the statistics of the whole group (all ranks); with
-    keep_best / keep_worst, the middle of the group gets none."""
+    """Advantages of this rank's candidates, centred (and by default scaled) by the whole group's statistics (all
+    ranks); with keep_best / keep_worst, the middle of the group gets none."""
     group = gather_group(local_rewards, world_size)
     adv = group - group.mean()
     if s.scale_by_group_std:
