@@ -35,7 +35,7 @@ class DemoPlan:
     rl_steps: int = 40
     scratch_sft_steps: int = 1800  # the ablation: SFT without pretraining
     eval_contexts: int = 200
-    eval_steps: int = 10  # the tiny preset's sampling steps: 20 or 40 give the same pass rate (0.68 / 0.67 / 0.66)
+    eval_steps: int = 10  # the tiny preset's sampling steps: 20 or 40 gave the same pass rate (0.68 / 0.67 / 0.66)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
     seed: int = 0
 
