@@ -6,7 +6,8 @@ through the normal SFT stage (stages/configs/sentences_tiny.yaml: the three clip
 DiT), then `nsp eval` on the test sentences. Records:
     sentences_task_accuracy_tiny  share of test sentences whose prediction is nearest to its own task's result of
                                   the same query (target: chance, 1 / 5), with per-task accuracy, the confusion
-                                  matrix and the inverse (backwards) sentences
+                                  matrix, the pair accuracy (the same query with two tasks' example pairs: both
+                                  recognised; chance 1 / 25) and the inverse (backwards) sentences
 
     python -m benchmarks.run sentences          # NSP_BENCH_SENTENCES=DIR keeps (and reuses) the run there
 """
@@ -39,7 +40,8 @@ def measure(root: Path) -> list[dict]:
     return [result("sentences_task_accuracy_tiny", round(s["task_accuracy"], 4),
                    "share of test sentences whose prediction is nearest its own task's result", round(s["chance"], 4),
                    "higher", COMMAND, ci=s["task_accuracy_ci"], clearly_above_chance=above,
-                   by_task=s["by_task"], confusion=s["confusion"], inverse=s["inverse"], sentences=report["contexts"],
+                   pair_accuracy=s["pair_accuracy"], pair_accuracy_ci=s["pair_accuracy_ci"],
+                   pair_chance=s["pair_chance"], by_task=s["by_task"], confusion=s["confusion"], inverse=s["inverse"], sentences=report["contexts"],
                    train_command=f"nsp train sft --config {CONFIG} --data DATA --out RUN data.cache=LATENTS")]
 
 

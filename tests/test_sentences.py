@@ -120,6 +120,7 @@ def test_sentence_report_recognises_the_task_from_the_prediction(synthetic, tmp_
     real = sentence_report(pairs, [p.next.frames for p in pairs])  # a perfect model
     assert real["tasks"] == ["mirror", "nsp", "reverse"] and real["chance"] == pytest.approx(1 / 3)
     assert real["task_accuracy"] == 1.0 and all(m["accuracy"] == 1.0 for m in real["by_task"].values())
+    assert real["pair_accuracy"] == 1.0 and real["pair_chance"] == pytest.approx(1 / 9)
     inv = real["inverse"]["nsp_inverse"]
     assert inv["psnr"] == 100.0 and inv["closer_to_real_than_to_query"] == 1.0
     assert inv["oracle_pass_as_preceding"] == 1.0 and inv["oracle_pass_as_following"] < 1.0
@@ -130,8 +131,9 @@ def test_sentence_report_recognises_the_task_from_the_prediction(synthetic, tmp_
     r = sentence_report(pairs, always_mirror)
     assert r["confusion"]["reverse"]["mirror"] == 3 and r["confusion"]["nsp"]["mirror"] == 3
     assert r["by_task"]["mirror"]["accuracy"] == 1.0 and r["task_accuracy"] == pytest.approx(1 / 3)
+    assert r["pair_accuracy"] == 0.0  # of any two tasks, at most the mirror one is recognised
     text = "\n".join(sentences_section(r))
-    assert "| reverse | 0.00 |" in text and "nsp_inverse" in text
+    assert "| reverse | 0.00 |" in text and "nsp_inverse" in text and "both recognised: 0.000" in text
 
 
 def test_eval_on_a_sentence_dataset_reports_task_accuracy(synthetic, tmp_path):

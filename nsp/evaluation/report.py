@@ -76,7 +76,9 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
 def sentences_section(r: dict) -> list[str]:
     lines = ["", f"Visual sentences: a prediction is *recognised* when, of what each task makes of the same query, "
                  f"its own task's result is the nearest. Accuracy {fmt(r['task_accuracy'])} "
-                 f"{ci(r['task_accuracy_ci'] or (None, None))} (chance {fmt(r['chance'], 2)}).", "",
+                 f"{ci(r['task_accuracy_ci'] or (None, None))} (chance {fmt(r['chance'], 2)}). The same query with "
+                 f"two tasks' example pairs, both recognised: {fmt(r['pair_accuracy'])} "
+                 f"{ci(r['pair_accuracy_ci'] or (None, None))} (chance {fmt(r['pair_chance'], 2)}).", "",
              "| task | recognised | PSNR vs its B' | " + " | ".join(f"→ {u}" for u in r["tasks"]) + " |",
              "|---|---|---|" + "---|" * len(r["tasks"])]
     for t, m in r["by_task"].items():

@@ -4,11 +4,14 @@ A sentence dataset (nsp/data/sentences.py) holds every test query once per task.
 of task t the prediction is compared (mean squared error over its frames) with what every task makes of the same
 query, read from that query's other sentences; it is *recognised* when the nearest is task t's. Accuracy per task,
 against chance 1 / number of tasks, and the confusion matrix say whether two example pairs give two
-transformations. A sentence read backwards, (A', A, B') -> B, asks for the inverse: its prediction is compared with
+transformations; per query, the share of task pairs whose two predictions are both recognised says it directly
+(chance 1 / tasks^2). A sentence read backwards, (A', A, B') -> B, asks for the inverse: its prediction is compared with
 the real B and with the query B' itself (copying the query is the trivial answer); for nsp on synthetic data the
 oracle judges it as the scene *before* B' and, as a control, as the scene after it."""
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 
@@ -30,6 +33,7 @@ def sentence_report(pairs: list, predictions: list[np.ndarray]) -> dict:
     tasks = sorted({t for _, t in targets})
     forward, inverse = {t: [] for t in tasks}, {}
     confusion = {t: {u: 0 for u in tasks} for t in tasks}
+    by_query: dict = {}  # query -> task -> recognised
     for p, pred in zip(pairs, predictions):
         task = p.meta["task"]
         if task.endswith("_inverse"):
@@ -45,6 +49,7 @@ def sentence_report(pairs: list, predictions: list[np.ndarray]) -> dict:
         candidates = {u: targets[(p.meta["query"], u)] for u in tasks if (p.meta["query"], u) in targets}
         nearest = min(candidates, key=lambda u: mse(pred, candidates[u]))
         confusion[task][nearest] += 1
+        by_query.setdefault(p.meta["query"], {})[task] = nearest == task
         forward[task].append({"recognised": nearest == task, "psnr": metrics.psnr(pred, p.next.frames)})
 
     def mean(rows, key):
@@ -52,11 +57,17 @@ def sentence_report(pairs: list, predictions: list[np.ndarray]) -> dict:
         return float(np.mean(values)) if values else None
 
     recognised = np.array([r["recognised"] for rows in forward.values() for r in rows], dtype=np.float64)
+    # the same query, two example pairs of different tasks: did each give its own transformation?
+    both = np.array([seen[t] and seen[u] for seen in by_query.values() for t, u in combinations(sorted(seen), 2)],
+                    dtype=np.float64)
     return {
         "tasks": tasks,
         "chance": 1.0 / len(tasks) if tasks else None,
         "task_accuracy": float(recognised.mean()) if len(recognised) else None,
         "task_accuracy_ci": list(metrics.bootstrap_ci(recognised)) if len(recognised) else None,
+        "pair_accuracy": float(both.mean()) if len(both) else None,
+        "pair_accuracy_ci": list(metrics.bootstrap_ci(both)) if len(both) else None,
+        "pair_chance": 1.0 / len(tasks) ** 2 if tasks else None,
         "by_task": {t: {"accuracy": mean(rows, "recognised"), "psnr": mean(rows, "psnr"), "sentences": len(rows)}
                     for t, rows in forward.items() if rows},
         "confusion": confusion,  # confusion[task][nearest task's result]
