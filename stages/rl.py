@@ -47,6 +47,9 @@ class RLSettings(BaseModel):
     # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
     # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
     min_group_std: float = Field(0.0, ge=0)
+    # Contexts rolled out at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
+    # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`.
+    max_draws: int | None = Field(None, ge=1)
     # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
     scale_by_group_std: bool = True
@@ -162,8 +165,7 @@ class RLStage(Stage):
                                  shuffle_buffer=self.cfg.data.shuffle_buffer, repeat=True, skip=skip)
         pairs = iter(self.stream)
         while True:
-            contexts = [next(pairs) for _ in range(self.s.contexts)]
-            yield from self.rollout_units(contexts, seed=int(rng.integers(2**31)))
+            yield from self.rollout_units(pairs, seed=int(rng.integers(2**31)))
 
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -194,25 +196,38 @@ class RLStage(Stage):
         return frames, states, log_probs, ts, t_cap, grid, g.fps
 
     def rollout_units(self, pairs, seed: int) -> list[Unit]:
+        """One rollout: `contexts` groups from the iterator `pairs`, drawing up to `max_draws` contexts to find groups
+        that spread (the same decision on every rank: it is made on the gathered group); short of them, flat ones
+        fill in."""
+        s = self.s
+        kept, flat = [], []
+        for c in range(max(s.max_draws or 0, s.contexts)):
+            units, spread = self.rollout_group(next(pairs), seed + 1000 * c)
+            (kept if spread >= s.min_group_std else flat).append(units)
+            if len(kept) == s.contexts:
+                break
+        groups = kept + flat[:s.contexts - len(kept)]
+        for units in groups:
+            units[0].metrics["draws"] = c + 1
+        return [u for units in groups for u in units]
+
+    def rollout_group(self, pair, seed: int) -> tuple[list[Unit], float]:
+        """One context's group of candidates, scored: its trained units and the reward's spread over the group."""
         s = self.s
         trained = np.linspace(0, s.sampling_steps - 1, self._train_step_count()).round().astype(int)
-        units = []
-        for c, pair in enumerate(pairs):
-            context, history = self._context(pair), self.model.encode_history([pair.context])
-            frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
-                context, self.local, seed + 1000 * c + 7919 * self.rank, history=history)
-            candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
-            scores, _ = self.reward(candidates)
-            passed = scores.passed
-            advantage, group = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
-            metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
-            if passed is not None:
-                metrics["pass_rate"] = float(self.gather(torch.tensor(passed, dtype=torch.float32)).mean())
-            for k in trained:
-                units.append(Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device),
-                                  ts[k], ts[k + 1], t_cap, grid, fps, metrics,
-                                  None if history is None else history.expand(self.local, -1, -1)))
-        return units
+        context, history = self._context(pair), self.model.encode_history([pair.context])
+        frames, states, log_probs, ts, t_cap, grid, fps = self.sample(context, self.local, seed + 7919 * self.rank,
+                                                                      history=history)
+        candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
+        scores, _ = self.reward(candidates)
+        advantage, group = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
+        metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
+        if scores.passed is not None:
+            metrics["pass_rate"] = float(self.gather(torch.tensor(scores.passed, dtype=torch.float32)).mean())
+        units = [Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device), ts[k],
+                      ts[k + 1], t_cap, grid, fps, metrics, None if history is None else history.expand(self.local, -1, -1))
+                 for k in trained]
+        return units, float(group.std())
 
     def gather(self, local: torch.Tensor) -> torch.Tensor:
         return gather_group(local, self.world_size)

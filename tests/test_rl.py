@@ -90,13 +90,34 @@ def test_first_policy_update_has_ratio_exactly_one(rl_stage):
     from nsp.data.loader import PairStream
 
     pair = next(iter(PairStream(data, "train", shuffle=False)))
-    units = stage.rollout_units([pair], seed=5)
+    units = stage.rollout_units(iter([pair]), seed=5)
     assert len(units) == 2  # one context x two trained denoising steps
     for unit in units:
         loss, metrics = stage.objective(unit)
         assert metrics["ratio"] == 1.0 and metrics["clip_fraction"] == 0.0
         loss.backward()  # gradients reach the trainable parts
     assert stage.model.context_encoder.queries.grad is not None
+
+
+def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    s = stage.s
+    try:
+        s.max_draws, s.min_group_std = 3, 10.0  # no group spreads that much: all three drawn, one flat one trained
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        units = stage.rollout_units(pairs, seed=5)
+        assert len(units) == 2 and units[0].metrics["draws"] == 3
+        assert all(torch.count_nonzero(u.advantage) == 0 for u in units)
+        assert next(pairs).key == "train-000003"  # three consumed
+        s.min_group_std = 0.0  # every group counts: the first is kept, no more drawn
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        units = stage.rollout_units(pairs, seed=5)
+        assert units[0].metrics["draws"] == 1 and next(pairs).key == "train-000001"
+        assert torch.count_nonzero(units[0].advantage) > 0
+    finally:
+        s.max_draws, s.min_group_std = None, 0.0
 
 
 def _advantage_worker(rank: int, world: int, port: int, rewards: list[float], out: str):
