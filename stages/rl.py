@@ -224,9 +224,9 @@ class RLStage(Stage):
         metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
         if scores.passed is not None:
             metrics["pass_rate"] = float(self.gather(torch.tensor(scores.passed, dtype=torch.float32)).mean())
+        history = None if history is None else history.expand(self.local, -1, -1)
         units = [Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device), ts[k],
-                      ts[k + 1], t_cap, grid, fps, metrics, None if history is None else history.expand(self.local, -1, -1))
-                 for k in trained]
+                      ts[k + 1], t_cap, grid, fps, metrics, history) for k in trained]
         return units, float(group.std())
 
     def gather(self, local: torch.Tensor) -> torch.Tensor:
