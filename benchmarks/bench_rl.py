@@ -35,12 +35,7 @@ def fresh_test_split(demo: Path, out: Path) -> None:
     seen = synth.draw_scenes({"test": plan["test"], "val": plan["val"], "train": plan["train"]}, plan["seed"])
     used = {scene_key(s) for s in seen["train"] + seen["val"]}
     scenes = [s for s in synth.draw_scenes({"test": 1200}, plan["seed"])["test"] if scene_key(s) not in used]
-    draw = synth.draw_scenes
-    synth.draw_scenes = lambda counts, seed: {"test": scenes}
-    try:
-        synth.synthesize(out, {"test": len(scenes)}, seed=plan["seed"])
-    finally:
-        synth.draw_scenes = draw
+    synth.synthesize(out, {}, seed=plan["seed"], scenes={"test": scenes})
 
 
 def measure(demo: Path, root: Path) -> list[dict]:

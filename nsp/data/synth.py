@@ -46,10 +46,13 @@ def encode_sample(args: tuple) -> dict:
 
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
-               workers: int | None = None, progress: bool = True) -> dict:
+               workers: int | None = None, progress: bool = True, scenes: dict[str, list[Scene]] | None = None
+               ) -> dict:
+    """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
+    filtered against another dataset's)."""
     from tqdm.auto import tqdm
 
-    scenes = draw_scenes(counts, seed)
+    scenes = scenes if scenes is not None else draw_scenes(counts, seed)
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
     manifest = {"kind": "synthetic", "seed": seed, "frames": frames, "size": [size, size], "fps": fps,
