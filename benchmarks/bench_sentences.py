@@ -41,7 +41,8 @@ def measure(root: Path) -> list[dict]:
                    "share of test sentences whose prediction is nearest its own task's result", round(s["chance"], 4),
                    "higher", COMMAND, ci=s["task_accuracy_ci"], clearly_above_chance=above,
                    pair_accuracy=s["pair_accuracy"], pair_accuracy_ci=s["pair_accuracy_ci"],
-                   pair_chance=s["pair_chance"], by_task=s["by_task"], confusion=s["confusion"], inverse=s["inverse"], sentences=report["contexts"],
+                   pair_chance=s["pair_chance"], by_task=s["by_task"], confusion=s["confusion"], inverse=s["inverse"],
+                   sentences=report["contexts"],
                    train_command=f"nsp train sft --config {CONFIG} --data DATA --out RUN data.cache=LATENTS")]
 
 

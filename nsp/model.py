@@ -80,7 +80,8 @@ class NSPModel(nn.Module):
         from peft import LoraConfig
 
         self.lora = {"rank": rank, "alpha": alpha or rank}
-        self.generator.transformer.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, init_lora_weights="gaussian",
+        self.generator.transformer.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank,
+                                                          init_lora_weights="gaussian",
                                                           target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
 
     # ---- composition --------------------------------------------------------------------------------------------

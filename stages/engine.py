@@ -189,7 +189,8 @@ class Trainer:
         if ema is not None:
             tensors.update({f"ema.{i}": s for i, s in enumerate(ema.shadow)})
         # Every rank has its own RNG and data position: keep them all.
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
+        save_file({k: v.contiguous() for k, v in tensors.items()},
+                  str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
         (ck / tmp_tag / f"rank{self.rank}.{STATE_JSON}").write_text(json.dumps({"rng": meta, "state": self.state}))
         self.barrier()
         if self.main:

@@ -160,7 +160,8 @@ def test_unscaled_advantages_let_a_group_with_spread_outweigh_one_without():
     settings = RLSettings(group_size=4, scale_by_group_std=False)
     flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)
     mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)
-    assert flat.tolist() == pytest.approx([-0.015, 0.005, -0.005, 0.015], abs=1e-6)  # reward minus the group mean, no more
+    # reward minus the group mean, no more
+    assert flat.tolist() == pytest.approx([-0.015, 0.005, -0.005, 0.015], abs=1e-6)
     assert mixed.abs().max() > 10 * flat.abs().max()
     scaled, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), RLSettings(group_size=4), 0, 1)
     assert scaled.abs().max() > 1  # the default blows the same small spread up to unit size
