@@ -71,7 +71,9 @@ class OptimSection(_Strict):
 
 class DeepSpeedSection(_Strict):
     config: str = "stages/deepspeed/zero0.json"  # ZeRO stage and friends; batch sizes and clipping are filled in
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 where the GPU has it, fp32 on CPU
+    # auto: bf16 where the GPU has it, fp32 on CPU; bf16 on a CPU: autocast (fp32 weights; faster where the CPU has
+    # AVX512-BF16 or AMX)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 
 class DiTSection(_Strict):

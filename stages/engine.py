@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nsp.errors import NSPError
 from nsp.files import atomic_path
 
 CHECKPOINTS = "checkpoints"
@@ -56,14 +55,19 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
 
 
+def cpu_autocast(cfg, device: torch.device):
+    """bf16 matmuls and convolutions on a CPU, weights and optimizer state kept in fp32 (precision: bf16)."""
+    enabled = device.type == "cpu" and cfg.deepspeed.precision == "bf16"
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
 def deepspeed_config(cfg, device: torch.device, micro_steps: int) -> dict:
     from nsp.stages.config import resolve_shipped
 
     ds = json.loads(resolve_shipped(cfg.deepspeed.config, "deepspeed.config").read_text())
-    bf16 = cfg.deepspeed.precision == "bf16" or (cfg.deepspeed.precision == "auto" and device.type == "cuda"
-                                                  and torch.cuda.is_bf16_supported())
-    if bf16 and device.type != "cuda":
-        raise NSPError("deepspeed.precision=bf16 needs a GPU; use auto or fp32 on CPU")
+    # On a GPU DeepSpeed keeps bf16 weights (fp32 master copies); on a CPU bf16 means autocast (cpu_autocast).
+    bf16 = device.type == "cuda" and (cfg.deepspeed.precision == "bf16" or (cfg.deepspeed.precision == "auto"
+                                                                          and torch.cuda.is_bf16_supported()))
     ds.update(train_micro_batch_size_per_gpu=cfg.data.batch_size, gradient_accumulation_steps=micro_steps,
               gradient_clipping=cfg.optim.grad_clip, bf16={"enabled": bf16})
     ds.pop("train_batch_size", None)
@@ -303,7 +307,8 @@ class Trainer:
             while self.state["step"] < phase.steps and self.state["global_step"] < stop_at:
                 logged: dict[str, list[float]] = {}
                 for _ in range(micro):
-                    loss, metrics = stage.loss(engine, next(batches), torch_gen)
+                    with cpu_autocast(cfg, self.device):
+                        loss, metrics = stage.loss(engine, next(batches), torch_gen)
                     engine.backward(loss)
                     engine.step()
                     for k, v in metrics.items():

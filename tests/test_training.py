@@ -59,7 +59,8 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     sft = tmp_path / "sft"
     r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--init", t2v / "final",
                 "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]",
-                "model.history_frames=1")  # SFT turns on the clean history (T2V has no context to see)
+                "model.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
+                "deepspeed.precision=bf16")  # on a CPU: autocast, weights stay fp32
     assert r.returncode == 0, r.stderr[-2000:]
     configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"] for d in (t2v / "final", sft / "final")]
     assert [c["history_frames"] for c in configs] == [0, 1]  # and the checkpoint carries it to inference
@@ -69,6 +70,7 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
             assert torch.equal(before[name], after[name]), f"frozen {name} changed"
     for prefix in ("nsp.queries", "nsp.connector.fc1.weight", "transformer.proj_in.weight"):
         assert not torch.equal(before[prefix], after[prefix]), f"trainable {prefix} did not change"
+        assert after[prefix].dtype == torch.float32 and torch.isfinite(after[prefix]).all()
     # Phase 1 (images) trained only queries + connector: the DiT left it as it came.
     initial = weights(t2v / "phases" / "images")
     assert torch.equal(initial["transformer.proj_in.weight"], untrained["transformer.proj_in.weight"])
@@ -83,6 +85,21 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     write_video(tmp_path / "ctx.mp4", ctx.frames, ctx.fps)
     r = run_nsp("predict", tmp_path / "ctx.mp4", "--checkpoint", sft / "final", "--out", out, "--steps", "2")
     assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+def test_bf16_on_cpu_autocasts_the_step_and_fp32_does_not():
+    from nsp.stages.config import TrainConfig
+    from nsp.stages.engine import cpu_autocast
+
+    layer, x = torch.nn.Linear(4, 4), torch.randn(2, 4)
+    dtypes = {}
+    for precision in ("bf16", "fp32", "auto"):
+        cfg = TrainConfig(stage="sft", phases=[{"name": "p", "steps": 1, "trainable": ["connector"]}],
+                          deepspeed={"precision": precision})
+        with cpu_autocast(cfg, torch.device("cpu")):
+            dtypes[precision] = layer(x).dtype
+    assert dtypes == {"bf16": torch.bfloat16, "fp32": torch.float32, "auto": torch.float32}
+    assert layer.weight.dtype == torch.float32
 
 
 def test_vae_stage_trains_only_the_vae_and_sets_latent_statistics(data, tmp_path):
