@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from nsp.cli.demo import DemoPlan, training_precision
 from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
 
@@ -28,6 +29,9 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
         assert (out / "example" / name).stat().st_size > 0
     assert (out / "final").resolve() == (out / "rl" / "final").resolve()
     assert (out / "final" / "nsp_config.json").is_file()
+    precision = training_precision(DemoPlan())  # bf16 where this machine has it natively, else fp32
+    assert summary["precision"] == precision and f"precision {precision}" in report
+    assert json.loads((out / "sft_scratch" / "config.json").read_text())["deepspeed"]["precision"] == precision
     for run in ("t2v", "sft", "rl", "sft_scratch"):
         assert json.loads((out / "eval" / run / "report.json").read_text())["contexts"] == 6
 
@@ -41,6 +45,8 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
 def test_demo_rejects_unknown_settings(tmp_path):
     r = run_nsp("demo", "--out", tmp_path / "d", "sft_stepz=3")
     assert r.returncode == 2 and "sft_stepz=3: unknown demo setting" in r.stderr
+    r = run_nsp("demo", "--out", tmp_path / "d", "bf16=2")
+    assert r.returncode == 2 and "bf16=2: expected 0 or 1" in r.stderr
     assert not (tmp_path / "d").exists()
 
 

@@ -77,10 +77,13 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
                "goals": [{"goal": g, "met": ok, "measured": m} for g, ok, m in met],
                "efficiency": final["efficiency"]}
     s = final["settings"]
+    sft_config = out / "sft" / "config.json"  # what the training really ran with
+    precision = json.loads(sft_config.read_text())["deepspeed"]["precision"] if sft_config.is_file() else "?"
+    summary["precision"] = precision
     lines = ["# nsp demo", "",
              f"The tiny model trained on the synthetic world on this machine in {summary['total_minutes']} min "
              f"(T2V {plan.t2v_image_steps}+{plan.t2v_steps} steps, SFT {plan.sft_steps}, RL {plan.rl_steps}; "
-             f"{plan.train} training pairs), then evaluated on {final['contexts']} held-out test contexts "
+             f"{plan.train} training pairs; precision {precision}), then evaluated on {final['contexts']} held-out test contexts "
              f"({s['steps']} denoising steps, guidance {s['guidance']}, reward `{final['reward']}`).", "",
              (f"From SFT on, the DiT sees the context's last {plan.history_frames} latent frame(s) clean before the "
               "noisy next scene (`generator.history_frames`, Video-GPT's clean history) as well as the VLM queries; "
