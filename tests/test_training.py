@@ -62,7 +62,8 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
                 "model.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
                 "deepspeed.precision=bf16")  # on a CPU: autocast, weights stay fp32
     assert r.returncode == 0, r.stderr[-2000:]
-    configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"] for d in (t2v / "final", sft / "final")]
+    configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"]
+               for d in (t2v / "final", sft / "final")]
     assert [c["history_frames"] for c in configs] == [0, 1]  # and the checkpoint carries it to inference
     before, after = weights(t2v / "final"), weights(sft / "final")
     for name in before:
