@@ -102,15 +102,15 @@ class VAEStage(Stage):
 
     def val_metrics(self, batches: list[ClipBatch]) -> dict:
         """Reconstruction PSNR, and on the synthetic world the oracle's pass rate of the reconstructions."""
-        from nsp.data.oracle import judge
-        from nsp.data.world import Scene
+        from nsp.data.judge import judge_sample
 
         psnr, passed = [], []
         for batch in batches:
             recon = self.reconstruct(batch)
             mse = ((recon.astype(np.float32) - batch.frames.astype(np.float32)) ** 2).mean()
             psnr.append(10 * np.log10(255.0**2 / max(mse, 1e-6)))
-            passed += [judge(Scene.from_json(m["scene"]), r).passed for m, r in zip(batch.meta, recon) if "scene" in m]
+            judged = (judge_sample(m, r) for m, r in zip(batch.meta, recon))
+            passed += [j.passed for j in judged if j is not None]
         out = {"val_psnr": float(np.mean(psnr))} if psnr else {}
         if passed:
             out["val_oracle_pass"] = float(np.mean(passed))

@@ -7,6 +7,9 @@ pre-step. Next-token prediction on two tasks:
     clip  + "Describe the scene."  -> the scene's state at the clip's end (`world.describe_state`: positions, motion,
                                       structures; so the vision tower must read where things are and how they move)
     the context caption            -> the next caption (the world's rules, in words)
+On the scene-cut world (`cuts.py`) the clip task is the model's own question: the context clip + the NSP prompt ->
+what the next shot shows (its caption: which ball, from where, which lamp); so what comes after the cut is in the
+VLM's states where the queries read them.
 and, with `data.read_text` > 0, a third, reading (what a pretrained Qwen-VL can do and Everything is a video needs):
     random words rendered as frames (nsp/video/render.py, laid out as `nsp predict --text-frames` lays them
     out) + "Read the text."  -> the words (WORDS: everyday English, in random order)
@@ -102,6 +105,11 @@ class VLMStage(Stage):
             frames = place_tokens(render_text(target, g.height, g.width), length, g.fps, cfg.video, tp)
             video = prepare_video(frames, g.fps, cfg.video, enc.spec, cfg.max_tokens)
             prompt = chat_ids(tok, cfg.family, READ, video)
+        elif "cut" in pair.meta and pair.context is not None and rng.random() >= TEXT_TASK_SHARE:
+            clip = pair.context
+            video = prepare_video(clip.frames, clip.fps, cfg.video, enc.spec, cfg.max_tokens)
+            prompt = chat_ids(tok, cfg.family, cfg.prompt, video)
+            target = captions.get("next", "")
         elif "scene" in pair.meta and rng.random() >= TEXT_TASK_SHARE:
             use_next = rng.random() < 0.5 or pair.context is None
             clip = pair.next if use_next else pair.context

@@ -202,3 +202,41 @@ def test_eval_cli_rejects_bad_input(tiny_checkpoint, eval_data, tmp_path, args, 
     r = run_nsp("eval", *[x for kv in base.items() for x in kv])
     assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_path_ablation_changes_only_what_reaches_the_dit(tmp_path):
+    import torch
+
+    from nsp.config import preset_config
+    from nsp.data.synth import synthesize
+    from nsp.evaluation.run import EvalSettings, Path, evaluate, load_pairs, predict
+    from nsp.model import NSPModel
+    from nsp.pipeline import NSPPipeline
+
+    torch.manual_seed(0)
+    pipe = NSPPipeline(NSPModel.from_config(preset_config("tiny", ["generator.history_frames=1"])))
+    data = tmp_path / "cuts"
+    synthesize(data, {"test": 4}, seed=5, workers=1, progress=False, world="cuts")
+    pairs = load_pairs(data, "test", None)
+    a, b = (None, pairs[0].context), (None, pairs[1].context)
+    s = EvalSettings(steps=2)
+
+    def first(contexts, path):
+        return predict(pipe, contexts, s, path=path)[0][0].astype(int)
+
+    # Nothing of the context reaches the DiT: the first prediction is the same whichever context is first.
+    assert np.array_equal(first([a, b], Path("null", False)), first([b, a], Path("null", False)))
+    assert np.abs(first([a, b], Path("null", True)) - first([b, a], Path("null", True))).max() > 0  # its pixels
+    assert np.abs(first([a, b], Path("real", False)) - first([b, a], Path("real", False))).max() > 0  # its condition
+    # shuffled: context i gets context i-1's condition, so [b, a] shuffled starts from a's condition with b's history
+    assert np.array_equal(predict(pipe, [b, a], s, path=Path("shuffled", False))[0][0],
+                          predict(pipe, [a, b], s, path=Path("real", False))[0][0])
+
+    report, _ = evaluate(pipe, data, EvalSettings(steps=2, paths=True, baselines=True), progress=False)
+    cells = {(c["condition"], c["history"]): c for c in report["paths"]["cells"]}
+    assert set(cells) == {(c, h) for c in ("real", "null", "shuffled") for h in (True, False)}
+    assert cells["real", True]["pass_rate"] == report["methods"]["model"]["pass_rate"]
+    assert cells["real", True]["vs_real"]["change"] == 0.0
+    assert set(report["paths"]["understanding_gain"]) == {"history", "no history"}
+    assert cells["null", True]["pass_rate"] == report["methods"]["history_only"]["pass_rate"]
+    assert report["methods"]["real_next_scene"]["pass_rate"] == 1.0

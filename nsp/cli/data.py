@@ -35,7 +35,8 @@ def synth(args) -> int:
         from nsp.data.shards import read_manifest
 
         old = read_manifest(out) if (out / "manifest.json").is_file() else {}
-        same = old.get("seed") == args.seed and old.get("frames") == args.frames and \
+        same = old.get("world", "continuation") == args.world and old.get("seed") == args.seed and \
+            old.get("frames") == args.frames and \
             old.get("size") == [args.size, args.size] and \
             {s: v["pairs"] for s, v in old.get("splits", {}).items()} == counts
         if same:
@@ -43,7 +44,7 @@ def synth(args) -> int:
             return 0
         raise NSPError(f"--out {out}: exists with other contents (use --force to replace it)")
     manifest = synthesize(out, counts, seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
-                          workers=args.workers)
+                          workers=args.workers, world=args.world)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items()) + " pairs")
     return 0
 

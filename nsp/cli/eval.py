@@ -38,7 +38,8 @@ def run(args) -> int:
 
     settings = EvalSettings(split=args.split, reward=reward, samples=args.samples, limit=args.limit,
                             steps=args.steps, guidance=args.guidance, text=args.text, baselines=args.baselines,
-                            batch_size=args.batch_size, seed=args.seed, rollout=args.rollout)
+                            batch_size=args.batch_size, seed=args.seed, rollout=args.rollout,
+                            paths=args.paths)
     pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device),
                                        overrides=overrides)
     report, examples = evaluate(pipe, args.data, settings)
@@ -54,6 +55,10 @@ def run(args) -> int:
         for r in report["rollout"] or []:
             print(f"  rollout clip {r['clip']}: pass rate {r['pass_rate']:.3f}, continuity SSIM "
                   f"{r['continuity_ssim']:.3f}")
+        for c in (report["paths"] or {}).get("cells", []):
+            history = {True: ", history", False: ", no history", None: ""}[c["history"]]
+            print(f"  path {c['condition']}{history}: pass rate {c['pass_rate']:.3f} "
+                  f"[{c['pass_rate_ci'][0]:.2f}, {c['pass_rate_ci'][1]:.2f}]")
         for task, c in (report["classification"] or {}).items():
             print(f"  {task}: accuracy {c['accuracy']:.3f} [{c['accuracy_ci'][0]:.2f}, {c['accuracy_ci'][1]:.2f}] "
                   f"(chance {c['chance']:.3f}, {c['samples']} samples)")

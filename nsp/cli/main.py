@@ -103,9 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Make and look at NSP datasets (webdataset shards of (preceding, next) pairs).")
     dsub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
     d = dsub.add_parser("synth", help="the embedded synthetic world as train/val/test shards",
-                        description="Write the synthetic world (five causal rule families, with an oracle) as "
-                                    "train/val/test shards. Deterministic by seed; splits are disjoint.")
+                        description="Write a synthetic world, with its oracle, as train/val/test shards. "
+                                    "Deterministic by seed; splits are disjoint.")
     d.add_argument("--out", required=True, help="dataset directory to write")
+    d.add_argument("--world", choices=("cuts", "continuation"), default="continuation",
+                   help="cuts: the next clip is another shot after a cut (four cut kinds; the NSP benchmark); "
+                        "continuation: the next clip continues the shot (five rule families; history and rollout "
+                        "benchmarks) (default continuation)")
     d.add_argument("--train", type=int, default=2000, help="training pairs (default 2000)")
     d.add_argument("--val", type=int, default=200, help="validation pairs (default 200)")
     d.add_argument("--test", type=int, default=200, help="test pairs (default 200)")
@@ -223,8 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "there) or judge (the local VLM, the default elsewhere)")
     p.add_argument("--samples", type=int, default=1, help="K predictions per context (default 1; 2+ gives diversity)")
     p.add_argument("--limit", type=int, help="only the first N contexts of the split")
-    p.add_argument("--baselines", action="store_true", help="also copy-last-frame, no-context, shuffled-context and "
+    p.add_argument("--baselines", action="store_true", help="also copy-last-frame, no-context, shuffled-context, "
+                                                            "history-only (models with clean history) and "
                                                             "real-next-scene")
+    p.add_argument("--paths", action="store_true",
+                   help="the path ablation: the condition from the VLM queries real / null / shuffled x the clean "
+                        "history on / off (zeros), same contexts and noise, paired intervals (report.json 'paths')")
     p.add_argument("--text", action="store_true", help="also give the samples' context captions")
     p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's sampling.steps)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance (default: the checkpoint's)")

@@ -1,7 +1,9 @@
-"""`nsp data synth`: the embedded synthetic world written as train/val/test shards.
+"""`nsp data synth`: an embedded synthetic world written as train/val/test shards.
 
-Deterministic by seed. Scenes are drawn in order (test, val, train) and a scene whose identity (`world.scene_key`)
-was already drawn is drawn again, so the splits are disjoint. Families are balanced within every split."""
+Two worlds: `continuation` (`world.py`: the next clip continues the context's shot) and `cuts` (`cuts.py`: the next
+clip is another shot, after a cut). Deterministic by seed. Scenes are drawn in order (test, val, train) and a scene
+whose identity (`scene_key` / `cut_key`) was already drawn is drawn again, so the splits are disjoint. Families are
+balanced within every split, and in the cut world so are each family's outcomes."""
 
 from __future__ import annotations
 
@@ -11,26 +13,37 @@ from pathlib import Path
 
 import numpy as np
 
+from nsp.data.cuts import CUT_FAMILIES, CUT_KINDS, CutScene, cut_captions, cut_key, outcomes, render_cut_clip, \
+    sample_cut_scene
 from nsp.data.shards import ShardWriter, sample_members, write_manifest
 from nsp.data.world import FAMILIES, Scene, captions, render_clip, sample_scene, scene_key
 from nsp.files import atomic_path
 from nsp.video.io import encode_video
 
 SPLIT_SEEDS = {"test": 0, "val": 1, "train": 2}
+WORLDS = ("continuation", "cuts")
 
 
-def draw_scenes(counts: dict[str, int], seed: int) -> dict[str, list[Scene]]:
+def _draw(rng: np.random.Generator, world: str, i: int) -> Scene | CutScene:
+    if world == "continuation":
+        return sample_scene(rng, FAMILIES[i % len(FAMILIES)])
+    family = CUT_FAMILIES[i % len(CUT_FAMILIES)]
+    return sample_cut_scene(rng, family, (i // len(CUT_FAMILIES)) % len(outcomes(family)))
+
+
+def draw_scenes(counts: dict[str, int], seed: int, world: str = "continuation") -> dict[str, list]:
+    key = scene_key if world == "continuation" else cut_key
     seen: set = set()
-    out: dict[str, list[Scene]] = {}
+    out: dict[str, list] = {}
     for split in ("test", "val", "train"):
         rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
         scenes = []
         for i in range(counts.get(split, 0)):
             while True:
-                scene = sample_scene(rng, FAMILIES[i % len(FAMILIES)])
-                if scene_key(scene) not in seen:
+                scene = _draw(rng, world, i)
+                if key(scene) not in seen:
                     break
-            seen.add(scene_key(scene))
+            seen.add(key(scene))
             scenes.append(scene)
         out[split] = scenes
     return out
@@ -38,25 +51,30 @@ def draw_scenes(counts: dict[str, int], seed: int) -> dict[str, list[Scene]]:
 
 def encode_sample(args: tuple) -> dict:
     key, scene, frames, size, fps = args
-    context = render_clip(scene, 0, frames, size)
-    nxt = render_clip(scene, 1, frames, size)
-    meta = {"source": "synthetic", "fps": fps, "frames": frames, "size": [size, size], "family": scene.family,
-            "captions": captions(scene), "scene": scene.to_json()}
-    return sample_members(key, encode_video(context, fps, lossless=True), encode_video(nxt, fps, lossless=True), meta)
+    meta = {"source": "synthetic", "fps": fps, "frames": frames, "size": [size, size], "family": scene.family}
+    if isinstance(scene, CutScene):
+        clips = [render_cut_clip(scene, clip, frames, size) for clip in (0, 1)]
+        meta.update(world="cuts", cut_kind=CUT_KINDS[scene.family], outcome=scene.outcome,
+                    captions=cut_captions(scene), cut=scene.to_json())
+    else:
+        clips = [render_clip(scene, clip, frames, size) for clip in (0, 1)]
+        meta.update(world="continuation", captions=captions(scene), scene=scene.to_json())
+    return sample_members(key, *(encode_video(c, fps, lossless=True) for c in clips), meta)
 
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
-               workers: int | None = None, progress: bool = True, scenes: dict[str, list[Scene]] | None = None
-               ) -> dict:
+               workers: int | None = None, progress: bool = True, scenes: dict[str, list] | None = None,
+               world: str = "continuation") -> dict:
     """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
     filtered against another dataset's)."""
     from tqdm.auto import tqdm
 
-    scenes = scenes if scenes is not None else draw_scenes(counts, seed)
+    scenes = scenes if scenes is not None else draw_scenes(counts, seed, world)
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
-    manifest = {"kind": "synthetic", "seed": seed, "frames": frames, "size": [size, size], "fps": fps,
-                "families": list(FAMILIES), "splits": {}}
+    families = FAMILIES if world == "continuation" else CUT_FAMILIES
+    manifest = {"kind": "synthetic", "world": world, "seed": seed, "frames": frames, "size": [size, size],
+                "fps": fps, "families": list(families), "splits": {}}
     with atomic_path(out, is_dir=True) as tmp, ProcessPoolExecutor(workers) as pool, \
             tqdm(total=total, desc="synth", unit="pair", disable=not progress, dynamic_ncols=True) as bar:
         for split, items in scenes.items():
@@ -66,6 +84,6 @@ def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9
                     writer.write(sample)
                     bar.update()
             manifest["splits"][split] = {"pairs": len(items),
-                                         "families": {f: sum(s.family == f for s in items) for f in FAMILIES}}
+                                         "families": {f: sum(s.family == f for s in items) for f in families}}
         write_manifest(tmp, manifest)
     return manifest

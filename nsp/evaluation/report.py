@@ -60,6 +60,8 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
                   f"{fmt(r['pass_rate_showing'])} | {ci(r['pass_rate_showing_ci'] or (None, None))} | "
                   f"{fmt(r['score'])} | {fmt(r['continuity_ssim'])} | {fmt(r['psnr'], 2)} |"
                   for r in report["rollout"]]
+    if report.get("paths"):
+        lines += paths_section(report["paths"])
     if report.get("sentences"):
         lines += sentences_section(report["sentences"])
     if report.get("classification"):
@@ -71,6 +73,21 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
     for name, why in report.get("skipped", {}).items():
         lines.append(f"Skipped: {name} — {why}.")
     return "\n".join(lines) + "\n"
+
+
+def paths_section(paths: dict) -> list[str]:
+    lines = ["", "Path ablation (the same contexts and starting noise; the condition from the VLM queries is this "
+             "context's, the null condition or another context's; the clean history frames given or zeroed):", "",
+             "| condition | history | pass rate | 95% CI | score | vs real + history (paired) |",
+             "|---|---|---|---|---|---|"]
+    for c in paths["cells"]:
+        history = {True: "yes", False: "no (zeros)", None: "-"}[c["history"]]
+        v = c["vs_real"]
+        lines.append(f"| {c['condition']} | {history} | {fmt(c['pass_rate'])} | {ci(c['pass_rate_ci'])} | "
+                     f"{fmt(c['score'])} | {v['change']:+.3f} {ci(v['ci'])} |")
+    gains = "; ".join(f"{k}: {g['change']:+.3f} {ci(g['ci'])}" for k, g in paths["understanding_gain"].items())
+    lines += ["", f"Understanding gain (real minus null condition, paired): {gains}."]
+    return lines
 
 
 def sentences_section(r: dict) -> list[str]:

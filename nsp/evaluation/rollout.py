@@ -16,6 +16,7 @@ import numpy as np
 from nsp.data.oracle import shows_a_ball
 from nsp.data.world import Scene, render_clip
 from nsp.evaluation import metrics
+from nsp.evaluation.predict import predict
 from nsp.rewards import Candidate
 from nsp.video.io import Clip
 
@@ -30,8 +31,6 @@ def real_scene(meta: dict, k: int, like: np.ndarray) -> np.ndarray | None:
 def rollout(pipe, pairs: list, first: list[np.ndarray], s, reward, progress=None) -> list[dict]:
     """Per clip k = 1..s.rollout: pass rate (95% CI), score, continuity with the clip before, PSNR against the real
     k-th scene (None where it is not known). `first`: the model's clip-1 prediction for every pair."""
-    from nsp.evaluation.run import predict  # run.py imports this module
-
     fps = pipe.model.config.generator.fps
     previous, clips, out = [p.context.frames for p in pairs], first, []
     for k in range(1, s.rollout + 1):

@@ -4,94 +4,29 @@ For each context (fixed seeds: sample k of context i always starts from the same
 model predicts K next scenes; each is scored for scene consistency (the chosen reward's pass/fail and dense score),
 fidelity to the real next scene (PSNR, SSIM), continuity with the context and, over the K samples, diversity.
 Baselines put the numbers in perspective: copying the context's last frame, the model without its context (the
-prompt alone), the model given another sample's context (a lower bound) and the real next scene (an upper bound)."""
+prompt alone), the model given another sample's context (a lower bound), for a model with clean history the model
+given only that (the null condition: what the context's pixels alone give), and the real next scene (an upper
+bound). `--paths` adds the path ablation (paths.py)."""
 
 from __future__ import annotations
 
 import resource
 import time
-from dataclasses import asdict, dataclass
-from itertools import islice
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from nsp.evaluation import metrics
-from nsp.evaluation.rollout import rollout
+from nsp.evaluation import metrics, paths
 from nsp.evaluation.classify import classification_report, drawn_labels
+from nsp.evaluation.predict import (Path, EvalSettings, copy_last_frame, judge_predictions, load_pairs,  # noqa: F401
+                                    predict, start_noise)
+from nsp.evaluation.rollout import rollout
 from nsp.evaluation.sentences import sentence_report
-from nsp.rewards import Candidate, build_reward
+from nsp.rewards import build_reward
 from nsp.understanding.features import clip_features
-from nsp.video.frames import resize_frames
 
-GENERATED = ("model", "no_context", "shuffled_context")  # methods that run the model
-
-
-@dataclass
-class EvalSettings:
-    split: str = "test"
-    reward: str = "oracle"  # a name in nsp.rewards (oracle on the synthetic world, judge elsewhere)
-    samples: int = 1  # K next scenes per context
-    limit: int | None = None  # the first N contexts of the split (None: all)
-    steps: int | None = None  # denoising steps (None: the checkpoint's sampling.steps)
-    guidance: float | None = None
-    text: bool = False  # also give the sample's context caption, where it has one
-    baselines: bool = False
-    batch_size: int = 16  # clips denoised together
-    seed: int = 0
-    rollout: int = 1  # > 1: also chain that many clips from each context and judge each (nsp/evaluation/rollout.py)
-
-
-def load_pairs(data, split: str, limit: int | None) -> list:
-    from nsp.data.loader import PairStream
-
-    pairs = list(islice(PairStream(data, split, shuffle=False), limit))
-    if not pairs:
-        from nsp.errors import NSPError
-
-        raise NSPError(f"--data {data}: split {split!r} has no pairs")
-    return pairs
-
-
-def start_noise(pipe, count: int, seed: int) -> torch.Tensor:
-    """Sample-specific starting noise: the same (context, k) gets the same noise in every method and batch."""
-    gen, g = pipe.model.generator, pipe.model.config.generator
-    shape = (gen.transformer.config.in_channels, *gen.latent_grid(g.num_frames, g.height, g.width))
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed * 1_000_003 + count))
-
-
-def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, progress=None) -> list[list[np.ndarray]]:
-    """(text, clip) per context -> K predicted clips per context, batched over contexts."""
-    model, cfg = pipe.model, pipe.model.config
-    steps, guidance = s.steps or cfg.sampling.steps, cfg.sampling.guidance if s.guidance is None else s.guidance
-    g = cfg.generator
-    jobs = [(i, k) for i in range(len(contexts)) for k in range(s.samples)]
-    out: list[list[np.ndarray]] = [[] for _ in contexts]
-    for start in range(0, len(jobs), s.batch_size):
-        chunk = jobs[start:start + s.batch_size]
-        rows = sorted({i for i, _ in chunk})
-        with torch.no_grad():
-            batch = model.prepare_context([contexts[i][0] for i in rows], [contexts[i][1] for i in rows])
-            conditions = dict(zip(rows, model.condition(batch.to(pipe.device))))
-            history = model.encode_history([contexts[i][1] for i in rows])
-        condition = torch.stack([conditions[i] for i, _ in chunk])
-        if history is not None:
-            by_row = dict(zip(rows, history))
-            history = torch.stack([by_row[i] for i, _ in chunk])
-        noise = torch.stack([start_noise(pipe, i * s.samples + k, s.seed) for i, k in chunk])
-        result = pipe.generate(condition, num_frames=g.num_frames, height=g.height, width=g.width,
-                               num_inference_steps=steps, guidance_scale=guidance,
-                               generator=torch.Generator().manual_seed(s.seed), latents=noise, history=history)
-        for (i, _), frames in zip(chunk, result.frames):
-            out[i].append(frames)
-        if progress is not None:
-            progress.update(len(chunk))
-    return out
-
-
-def copy_last_frame(context: np.ndarray, like: np.ndarray) -> np.ndarray:
-    last = resize_frames(context[-1:], *like.shape[1:3])
-    return np.repeat(last, len(like), axis=0)
+GENERATED = ("model", "no_context", "shuffled_context", "history_only")  # methods that run the model
 
 
 def peak_memory_gb(device: torch.device) -> tuple[float, str]:
@@ -128,8 +63,10 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         inputs["no_context"] = [(None, None)] * len(pairs)  # the prompt alone
         shift = np.roll(np.arange(len(pairs)), 1)  # every context goes to another sample's next scene
         inputs["shuffled_context"] = [inputs["model"][j] for j in shift]
+    history_only = s.baselines and model.config.generator.history_frames > 0  # the context's pixels, no condition
 
-    total = sum(len(v) for v in inputs.values()) * s.samples + len(pairs) * (s.rollout - 1)
+    total = (sum(len(v) for v in inputs.values()) + history_only * len(pairs)) * s.samples \
+        + len(pairs) * (s.rollout - 1) + s.paths * paths.extra_predictions(pipe) * len(pairs) * s.samples
     bar = tqdm(total=total, desc="eval", unit="clip", disable=not progress, dynamic_ncols=True)
     if pipe.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(pipe.device)
@@ -140,10 +77,17 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         predictions[method] = predict(pipe, contexts, s, bar)
         if method == "model":
             seconds = time.perf_counter() - start
+    if history_only:
+        bar.set_postfix(method="history_only")
+        predictions["history_only"] = predict(pipe, inputs["model"], s, bar, Path("null"))
     chained = None
     if s.rollout > 1:
         bar.set_postfix(method="rollout")
         chained = rollout(pipe, pairs, [c[0] for c in predictions["model"]], s, reward, bar)
+    ablation = None
+    if s.paths:
+        bar.set_postfix(method="paths")
+        ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, predictions["model"], bar)
     bar.close()
     memory, memory_kind = peak_memory_gb(pipe.device)
     if s.baselines:
@@ -152,20 +96,13 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
 
     methods = {}
     for method, clips in predictions.items():
-        rows, diversity, families = [], [], []
-        for pair, samples in zip(pairs, clips):
-            scores, _ = reward([Candidate(c, pair.context.frames, pair.next.frames, pair.meta) for c in samples])
-            passed = scores.passed if scores.passed is not None else scores.values >= 0.5
-            for clip, value, ok in zip(samples, scores.values, passed):
-                rows.append({"passed": float(ok), "score": float(value), **metrics.fidelity(clip, pair.next.frames),
-                             **metrics.continuity(pair.context.frames, clip)})
-                families.append(pair.meta.get("family"))
-            diversity.append(metrics.diversity(samples))
+        rows, families = judge_predictions(pairs, clips, reward)
         methods[method] = summarise(rows, families)
         if method == "model":  # per clip, in context-major order: lets two checkpoints be compared pair by pair
             per_clip = {"keys": [p.key for p in pairs], "passed": [r["passed"] for r in rows],
                         "score": [r["score"] for r in rows], "continuity_ssim": [r["continuity_ssim"] for r in rows]}
-        methods[method]["diversity"] = None if s.samples < 2 or method not in GENERATED else float(np.mean(diversity))
+        methods[method]["diversity"] = None if s.samples < 2 or method not in GENERATED else \
+            float(np.mean([metrics.diversity(samples) for samples in clips]))
 
     # Learned-feature metric: Fréchet distance in the model's own VLM visual-feature space (predicted vs real).
     fd = None
@@ -183,6 +120,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "methods": methods,
         "per_clip": per_clip,
         "rollout": chained,
+        "paths": ablation,
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,
         "classification": classification_report(

@@ -1,4 +1,4 @@
-"""`oracle`: the synthetic world's judge (nsp/data/oracle.py), dense score and pass/fail.
+"""`oracle`: the synthetic worlds' judge (nsp/data/oracle.py, cuts_oracle.py), dense score and pass/fail.
 
 `mode: dense` rewards the score alone (how close every ball and lamp is to where the scene's rule puts them);
 `mode: pass` adds the pass/fail the evaluation counts, so that within a group the candidates that pass stand apart
@@ -6,8 +6,7 @@ from those that nearly do (the score alone differs by a few hundredths between t
 
 import numpy as np
 
-from nsp.data.oracle import judge
-from nsp.data.world import Scene
+from nsp.data.judge import judge_sample
 from nsp.errors import NSPError
 from nsp.rewards import Candidate, Scores, register
 
@@ -24,10 +23,10 @@ class OracleReward:
     def __call__(self, candidates: list[Candidate]) -> Scores:
         scores, passed = [], []
         for c in candidates:
-            if "scene" not in c.meta:
-                raise NSPError("reward oracle: a sample has no synthetic scene (use it on `nsp data synth` data)")
             # meta "clip": which scene after the context this is (a rollout's k-th; default 1, the next one)
-            j = judge(Scene.from_json(c.meta["scene"]), c.generated, clip=int(c.meta.get("clip", 1)))
+            j = judge_sample(c.meta, c.generated)
+            if j is None:
+                raise NSPError("reward oracle: a sample has no synthetic scene (use it on `nsp data synth` data)")
             scores.append(j.score)
             passed.append(j.passed)
         scores, passed = np.array(scores), np.array(passed)

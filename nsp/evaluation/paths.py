@@ -1,0 +1,47 @@
+"""`nsp eval --paths`: which path carries the scene to the DiT.
+
+The same contexts and starting noise, with what reaches the DiT changed one input at a time: the condition from the
+VLM queries is this context's (real), the learned null condition (null) or another context's (shuffled); the clean
+history frames (where the model has them) are given or replaced by zeros. A model whose pass rate does not drop from
+real to null reads the scene from somewhere else than its understanding path; the understanding gain (real minus
+null, paired, at the same history setting) says how much that path carries."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nsp.evaluation import metrics
+from nsp.evaluation.predict import REAL, Path, judge_predictions, predict
+
+CONDITIONS = ("real", "null", "shuffled")
+
+
+def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[np.ndarray]], progress=None) -> dict:
+    """`model_clips`: the model's own predictions (real condition, history on) for `contexts`, reused as that cell."""
+    has_history = pipe.model.config.generator.history_frames > 0
+    settings = (True, False) if has_history else (True,)
+    passed, cells = {}, []
+    for history in settings:
+        for condition in CONDITIONS:
+            path = Path(condition, history)
+            clips = model_clips if path == REAL else predict(pipe, contexts, s, progress, path)
+            rows, _ = judge_predictions(pairs, clips, reward)
+            passed[path] = np.array([r["passed"] for r in rows])
+            cells.append({"condition": condition, "history": history if has_history else None,
+                          "pass_rate": float(passed[path].mean()),
+                          "pass_rate_ci": list(metrics.bootstrap_ci(passed[path])),
+                          "score": float(np.mean([r["score"] for r in rows]))})
+    for cell, path in zip(cells, passed):
+        change, lo, hi = metrics.paired_difference(passed[REAL], passed[path])
+        cell["vs_real"] = {"change": change, "ci": [lo, hi]}
+    gains = {}
+    for history in settings:
+        change, lo, hi = metrics.paired_difference(passed[Path("null", history)], passed[Path("real", history)])
+        gains["history" if history and has_history else "no history"] = {"change": change, "ci": [lo, hi]}
+    return {"history_frames": pipe.model.config.generator.history_frames, "cells": cells,
+            "understanding_gain": gains}
+
+
+def extra_predictions(pipe) -> int:
+    """Predictions per context and sample the ablation adds to the model's own (for progress bars)."""
+    return 5 if pipe.model.config.generator.history_frames > 0 else 2

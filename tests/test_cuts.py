@@ -1,0 +1,94 @@
+"""The scene-cut world and its oracle: the context's last frames do not give the next shot away, outcomes are
+balanced, real next shots pass and everything a model could produce without understanding the context fails."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from nsp.data.cuts import (CUT_FAMILIES, CutScene, context_state, cut_captions, cut_key, outcomes, render_cut_clip,
+                           sample_cut_scene, visible_masks)
+from nsp.data.cuts_oracle import judge_cut
+from nsp.data.oracle import vae_like_degradation
+from nsp.data.world import RADIUS, frame_times
+
+
+def scenes(count: int, seed: int = 0) -> list[CutScene]:
+    rng = np.random.default_rng(seed)
+    return [sample_cut_scene(rng, CUT_FAMILIES[i % len(CUT_FAMILIES)]) for i in range(count)]
+
+
+def test_the_mover_is_seen_early_and_gone_from_the_last_latent_frame():
+    full = np.pi * (RADIUS * 64) ** 2
+    for s in scenes(80):
+        areas = []
+        for tau in frame_times(9, 0):
+            state = context_state(s, float(tau))
+            areas.append(int(visible_masks(state, 64)[1].sum()))  # balls: [bystander, mover]
+        assert areas[3] >= 0.9 * full  # in full view in the VLM's second sampled frame
+        assert max(areas[5:]) == 0  # out of sight in every frame a clean history frame covers
+        assert min(int(visible_masks(context_state(s, float(t)), 64)[0].sum()) for t in frame_times(9, 0)) > 0.9 * full
+
+
+def test_the_next_shot_depends_on_the_outcome_not_on_the_context_s_details():
+    rng = np.random.default_rng(1)
+    for family in CUT_FAMILIES:
+        a, b = sample_cut_scene(rng, family, 0), sample_cut_scene(rng, family, 0)
+        b.color, b.next_background = a.color, a.next_background
+        assert not np.array_equal(render_cut_clip(a, 0, 9, 64), render_cut_clip(b, 0, 9, 64))
+        assert np.array_equal(render_cut_clip(a, 1, 9, 64), render_cut_clip(b, 1, 9, 64))
+        c = sample_cut_scene(rng, family, 1)
+        c.color, c.next_background = a.color, a.next_background
+        assert not np.array_equal(render_cut_clip(a, 1, 9, 64), render_cut_clip(c, 1, 9, 64))
+
+
+def test_synth_balances_families_and_outcomes_and_keeps_splits_disjoint(tmp_path):
+    from nsp.data.loader import PairStream
+    from nsp.data.synth import synthesize
+
+    manifest = synthesize(tmp_path / "cuts", {"train": 48, "val": 8, "test": 24}, seed=3, workers=1,
+                          progress=False, world="cuts")
+    assert manifest["world"] == "cuts" and manifest["splits"]["test"]["families"] == {f: 6 for f in CUT_FAMILIES}
+    pairs = {split: list(PairStream(tmp_path / "cuts", split, shuffle=False)) for split in ("train", "test")}
+    for family in CUT_FAMILIES:
+        counts = Counter(p.meta["outcome"] for p in pairs["train"] if p.meta["family"] == family)
+        assert len(counts) == len(outcomes(family)) and max(counts.values()) / sum(counts.values()) <= 0.4
+    keys = {split: {cut_key(CutScene.from_json(p.meta["cut"])) for p in v} for split, v in pairs.items()}
+    assert not keys["train"] & keys["test"]
+    p = pairs["test"][0]
+    scene = CutScene.from_json(p.meta["cut"])
+    assert np.array_equal(p.next.frames, render_cut_clip(scene, 1, 9, 64))
+    assert p.meta["captions"] == cut_captions(scene) and p.meta["world"] == "cuts" and p.meta["cut_kind"]
+    assert judge_cut(scene, p.next.frames).passed
+
+
+@pytest.mark.parametrize("family", CUT_FAMILIES)
+def test_oracle_passes_real_next_shots_and_fails_what_needs_no_understanding(family):
+    rng = np.random.default_rng(7)
+    group = [sample_cut_scene(rng, family, i % len(outcomes(family))) for i in range(12)]
+    for i, s in enumerate(group):
+        real = render_cut_clip(s, 1, 9, 64)
+        assert judge_cut(s, real).passed and judge_cut(s, real).score > 0.99
+        assert judge_cut(s, vae_like_degradation(real, rng)).passed
+        copy = np.repeat(render_cut_clip(s, 0, 9, 64)[-1:], 9, axis=0)
+        assert not judge_cut(s, copy).passed
+        other = sample_cut_scene(rng, family, (group.index(s) + 1) % len(outcomes(family)))  # another outcome
+        other.color, other.next_background = s.color, s.next_background
+        assert not judge_cut(s, render_cut_clip(other, 1, 9, 64)).passed
+        recoloured = CutScene.from_json({**s.to_json(), "color": s.other})  # the bystander's colour
+        if family != "lamp":  # the lamps do not show the ball
+            assert not judge_cut(s, render_cut_clip(recoloured, 1, 9, 64)).passed
+        empty = np.broadcast_to(np.array(s.next_background, np.uint8), real.shape)
+        assert not judge_cut(s, empty).passed
+
+
+def test_oracle_reward_judges_cut_samples():
+    from nsp.rewards import Candidate, build_reward
+
+    s = scenes(4)[2]
+    meta = {"cut": s.to_json()}
+    scores, _ = build_reward({"oracle": 1.0})([Candidate(render_cut_clip(s, 1, 9, 64), meta=meta),
+                                               Candidate(render_cut_clip(s, 0, 9, 64), meta=meta)])
+    assert list(scores.passed) == [True, False] and scores.values[0] > scores.values[1]
