@@ -13,13 +13,14 @@ COMMAND = "python -m benchmarks.run cuts_oracle"
 
 
 def through_tiny_vae(clips: np.ndarray) -> np.ndarray:
-    """Clips (N, T, S, S, 3) encoded and decoded by the shipped tiny VAE (what a trained model's output goes through)."""
+    """Clips (N, T, S, S, 3) encoded and decoded by the shipped tiny VAE of the cut world (what a model's output goes
+    through)."""
     import torch
 
     from nsp.config import preset_config
     from nsp.generation.ltx import build_generator, frames_to_video, video_to_frames
 
-    vae = build_generator(preset_config("tiny", ["generator.vae_path=nsp:tiny_vae"]).generator).vae.eval()
+    vae = build_generator(preset_config("tiny", ["generator.vae_path=nsp:tiny_vae_cuts"]).generator).vae.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(clips), 16):
