@@ -92,3 +92,28 @@ def test_oracle_reward_judges_cut_samples():
     scores, _ = build_reward({"oracle": 1.0})([Candidate(render_cut_clip(s, 1, 9, 64), meta=meta),
                                                Candidate(render_cut_clip(s, 0, 9, 64), meta=meta)])
     assert list(scores.passed) == [True, False] and scores.values[0] > scores.values[1]
+
+
+def test_vlm_pre_step_asks_the_nsp_prompt_of_a_cut_context(tmp_path, tiny_model):
+    import numpy as np
+
+    from nsp.data.loader import PairStream
+    from nsp.data.synth import synthesize
+    from nsp.stages.config import TrainConfig
+    from nsp.stages.vlm import VLMStage
+
+    synthesize(tmp_path / "cuts", {"train": 4}, seed=2, workers=1, progress=False, world="cuts")
+    pair = next(iter(PairStream(tmp_path / "cuts", "train", shuffle=False)))
+    cfg = TrainConfig(stage="vlm", phases=[{"name": "u", "steps": 1, "trainable": ["vlm"]}],
+                      data={"path": str(tmp_path / "cuts")})
+    stage = VLMStage(cfg, tiny_model)
+    tok = tiny_model.context_encoder.tokenizer
+    seen = set()
+    for seed in range(12):
+        ids, labels, video = stage._example(pair, np.random.default_rng(seed))
+        answer = tok.decode([t for t, lab in zip(ids, labels) if lab != -100], skip_special_tokens=True)
+        assert answer == pair.meta["captions"]["next"]  # what the next shot shows, in words
+        seen.add(video is not None)
+        if video is not None:  # the clip with the model's own question, as the queries will read it
+            assert tiny_model.config.vlm.prompt in tok.decode(ids)
+    assert seen == {True, False}  # and the text-only task (context caption -> next caption)
