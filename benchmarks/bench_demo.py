@@ -1,10 +1,15 @@
 """The demo's numbers (issue: the NSP benchmark and the one-command demo) and, from the same run, RL's effect.
 
-Runs `nsp demo` with its default plan (about 19 minutes on 2 CPU cores) in a temporary directory, or reads a finished
-demo run given as NSP_BENCH_DEMO=DIR, and records:
+Runs `nsp demo` with its default plan (about 20 minutes on 2 CPU cores) in a temporary directory, or reads a finished
+demo run given as NSP_BENCH_DEMO=DIR, and records, for the scene-cut world (the default):
+    cuts_demo_pass_rate_tiny  the final model's oracle pass rate on held-out cut contexts (goal 0.8), with the
+                              understanding gain (path ablation), each stage's paired change, baselines, goals
+    demo_minutes              the demo's wall time (goal about 20 minutes)
+    cuts_probe_tiny           how well the next shot's outcome can be read from the query states (linear probe)
+and for a continuation-world run (`nsp demo world=continuation`):
     demo_pass_rate_tiny   the final model's oracle pass rate on the held-out test split (goal 0.9), with the stage
                           ablation, the baselines and the goal checks alongside
-    demo_minutes          the demo's wall time (goal about 20 minutes)
+    demo_minutes          the demo's wall time
     rl_pass_rate_tiny     +RL vs +SFT on the same held-out contexts and seeds: the paired interval's lower end (> 0)
 
     python -m benchmarks.run demo
@@ -115,8 +120,55 @@ SFT_TRIED = [
 ]
 
 
+def probe_record(run: Path) -> dict:
+    """Linear probes (nsp/evaluation/probe.py) on the demo's query states and connector output: 1000 training
+    contexts, scored on the held-out test split; the untrained checkpoint (frozen VLM, random queries) and the final
+    one."""
+    import torch
+
+    from nsp.evaluation.predict import load_pairs
+    from nsp.evaluation.probe import probe
+    from nsp.model import NSPModel
+
+    train, test = load_pairs(run / "data", "train", 1000), load_pairs(run / "data", "test", None)
+    reports = {}
+    for name in ("init", "final"):
+        torch.manual_seed(0)
+        reports[name] = probe(NSPModel.from_pretrained(run / name).eval(), train, test)
+    final = reports["final"]["query_states"]["outcome"]
+    return result("cuts_probe_tiny", round(final["accuracy"], 4), "linear-probe accuracy of the next shot's outcome "
+                  "from the final model's query states, held-out contexts", None, "higher", COMMAND,
+                  ci=final["ci"], chance=final["chance"], classes=final["classes"], final=reports["final"],
+                  untrained_queries=reports["init"])
+
+
+def cuts_record(run: Path, summary: dict) -> list[dict]:
+    """The scene-cut demo (the default): its goals, each with the numbers and intervals."""
+    ablation, paired, paths = summary["ablation"], summary["paired"], summary["paths"]
+    final = ablation["+RL"]
+    brief = lambda m: {k: m[k] for k in ("pass_rate", "pass_rate_ci", "score", "score_ci", "psnr", "ssim")}  # noqa
+    gain = paths["understanding_gain"].get("history") or paths["understanding_gain"]["no history"]
+    change = lambda key: {"change": paired[key]["pass_rate_change"], "ci": paired[key]["ci"]}  # noqa: E731
+    common = {"plan": summary["plan"], "timings_s": summary["timings_s"]}
+    return [
+        result("cuts_demo_pass_rate_tiny", round(final["pass_rate"], 4), "oracle pass rate, held-out cut contexts",
+               0.8, "higher", COMMAND, ci=final["pass_rate_ci"], understanding_gain=gain,
+               t2v_pretraining_gain=change("SFT without pretraining vs +SFT"),
+               sft_gain=change("+SFT vs pretrain-only"), rl_gain=change("+RL vs +SFT"), paths=paths,
+               ablation={k: brief(v) for k, v in ablation.items()},
+               baselines={k: brief(v) for k, v in summary["baselines"].items()}, goals=summary["goals"],
+               note="understanding_gain: real minus null condition at the model's history setting (target >= 0.4, "
+                    "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
+                    "0); every change paired: the same contexts and starting noise", **common),
+        result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND, **common),
+        probe_record(run),
+    ]
+
+
 def record(run: Path) -> list[dict]:
     summary = json.loads((run / "demo_report.json").read_text())
+    if summary.get("world", "continuation") == "cuts":
+        return cuts_record(run, summary)
     ablation, goals = summary["ablation"], summary["goals"]
     final, sft = ablation["+RL"], ablation["+SFT"]
     brief = lambda m: {k: m[k] for k in ("pass_rate", "pass_rate_ci", "score", "score_ci", "psnr", "ssim")}  # noqa

@@ -24,7 +24,7 @@ def run(pairs: int = 400, rounds: int = 3) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "synth"
-        synthesize(root, {"train": pairs}, seed=0, progress=False)
+        synthesize(root, {"train": pairs}, seed=0, progress=False, world="continuation")
         raw = Path(tmp) / "raw"
         raw.mkdir()
         files = []

@@ -32,9 +32,11 @@ def fresh_test_split(demo: Path, out: Path) -> None:
     from nsp.data.world import scene_key
 
     plan = json.loads((demo / "plan.json").read_text())
-    seen = synth.draw_scenes({"test": plan["test"], "val": plan["val"], "train": plan["train"]}, plan["seed"])
+    seen = synth.draw_scenes({"test": plan["test"], "val": plan["val"], "train": plan["train"]}, plan["seed"],
+                            "continuation")
     used = {scene_key(s) for s in seen["train"] + seen["val"]}
-    scenes = [s for s in synth.draw_scenes({"test": 1200}, plan["seed"])["test"] if scene_key(s) not in used]
+    scenes = [s for s in synth.draw_scenes({"test": 1200}, plan["seed"], "continuation")["test"]
+              if scene_key(s) not in used]
     synth.synthesize(out, {}, seed=plan["seed"], scenes={"test": scenes})
 
 

@@ -30,7 +30,7 @@ def measure(root: Path) -> list[dict]:
     demo = os.environ.get("NSP_BENCH_DEMO")
     source = Path(demo) / "data" if demo else pairs
     if not (source / "manifest.json").is_file():
-        nsp("data", "synth", "--out", source)
+        nsp("data", "synth", "--world", "continuation", "--out", source)
     if not (data / "manifest.json").is_file():
         nsp("data", "sentences", "--data", source, "--out", data, "--train", 300, "--val", 4, "--test", 40,
             "--inverse")

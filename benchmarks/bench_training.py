@@ -55,7 +55,7 @@ def run() -> list[dict]:
         tmp = Path(tmp)
         data, init, latents = tmp / "synth", tmp / "init", tmp / "latents"
         start = time.perf_counter()
-        nsp("data", "synth", "--out", data, "--train", 2000, "--val", 200, "--test", 200)
+        nsp("data", "synth", "--world", "continuation", "--out", data, "--train", 2000, "--val", 200, "--test", 200)
         nsp("init", "--preset", "tiny", "--out", init, *TINY_ASSETS)
         nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
         nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", f"data.cache={latents}", "--out", tmp / "t2v")

@@ -19,7 +19,7 @@ from tests.conftest import run_nsp
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("data") / "synth"
-    synthesize(out, {"train": 40, "val": 10, "test": 10}, seed=3, workers=2, progress=False)
+    synthesize(out, {"train": 40, "val": 10, "test": 10}, seed=3, workers=2, progress=False, world="continuation")
     return out
 
 
@@ -35,7 +35,7 @@ def test_synth_writes_balanced_disjoint_splits_with_a_manifest(synth_dir):
 
 def test_synth_is_deterministic_by_seed(synth_dir, tmp_path):
     again = tmp_path / "again"
-    synthesize(again, {"train": 40, "val": 10, "test": 10}, seed=3, workers=1, progress=False)
+    synthesize(again, {"train": 40, "val": 10, "test": 10}, seed=3, workers=1, progress=False, world="continuation")
     a = list(PairStream(synth_dir, "val", shuffle=False))
     b = list(PairStream(again, "val", shuffle=False))
     assert [p.meta for p in a] == [p.meta for p in b]
@@ -45,7 +45,7 @@ def test_synth_is_deterministic_by_seed(synth_dir, tmp_path):
 
     assert np.array_equal(a[0].next.frames, render_clip(Scene.from_json(a[0].meta["scene"]), 1, 9, 64))
     other = tmp_path / "other"
-    synthesize(other, {"train": 0, "val": 10, "test": 0}, seed=4, workers=1, progress=False)
+    synthesize(other, {"train": 0, "val": 10, "test": 0}, seed=4, workers=1, progress=False, world="continuation")
     assert [p.meta["scene"] for p in PairStream(other, "val", shuffle=False)] != [p.meta["scene"] for p in a]
 
 

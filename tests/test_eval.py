@@ -78,7 +78,7 @@ def eval_data(tmp_path_factory):
     from nsp.data.synth import synthesize
 
     data = tmp_path_factory.mktemp("eval") / "synth"
-    synthesize(data, {"train": 1, "val": 1, "test": 3}, seed=4, workers=1, progress=False)
+    synthesize(data, {"train": 1, "val": 1, "test": 3}, seed=4, workers=1, progress=False, world="continuation")
     return data
 
 

@@ -61,7 +61,7 @@ def rl_stage(tmp_path_factory, request):
     from nsp.stages.rl import RLStage
 
     data = tmp_path_factory.mktemp("rl") / "synth"
-    synthesize(data, {"train": 6, "val": 2, "test": 0}, seed=9, workers=1, progress=False)
+    synthesize(data, {"train": 6, "val": 2, "test": 0}, seed=9, workers=1, progress=False, world="continuation")
     cfg = load_train_config("stages/configs/rl_tiny.yaml", [f"data.path={data}", "model.overrides=[]",
                                                              "rl.group_size=4", "rl.sampling_steps=4",
                                                              "rl.train_steps=2", "rl.contexts=1"])

@@ -40,7 +40,7 @@ def synthetic(tmp_path_factory):
     from nsp.data.synth import synthesize
 
     data = tmp_path_factory.mktemp("sent") / "synth"
-    synthesize(data, {"train": 3, "val": 0, "test": 3}, seed=5, workers=1, progress=False)
+    synthesize(data, {"train": 3, "val": 0, "test": 3}, seed=5, workers=1, progress=False, world="continuation")
     return data
 
 

@@ -23,7 +23,7 @@ SMALL = ["run.log_every=1", "run.val_every=100", "run.save_every=100", "data.bat
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     out = tmp_path_factory.mktemp("train") / "synth"
-    synthesize(out, {"train": 24, "val": 8, "test": 4}, seed=5, workers=1, progress=False)
+    synthesize(out, {"train": 24, "val": 8, "test": 4}, seed=5, workers=1, progress=False, world="continuation")
     return out
 
 

@@ -1,9 +1,10 @@
 """`nsp demo`: the whole project on a CPU in one command (what `make demo` runs).
 
-Synthetic data -> latent cache -> stage 1 (T2V) -> stage 2 (SFT) -> stage 3 (RL) -> the NSP benchmark with baselines
-and the stage ablation (pretrain-only, +SFT, +RL, SFT without pretraining) -> a predicted next scene for a held-out
-clip -> REPORT.md. The tiny VAE and VLM pre-steps are not re-run: their shipped weights (nsp/assets, with the
-commands that made them) are used, as a real run uses pretrained LTX and Qwen weights.
+Synthetic data (by default the scene-cut world: the next clip is another shot after a cut) -> latent cache -> stage 1
+(T2V) -> stage 2 (SFT) -> stage 3 (RL) -> the NSP benchmark with baselines, the stage ablation (pretrain-only, +SFT,
++RL, SFT without pretraining) and the path ablation (which path carries the scene to the DiT) -> a predicted next
+scene for a held-out clip -> REPORT.md. The tiny VAE and VLM pre-steps are not re-run: their shipped weights
+(nsp/assets, with the commands that made them) are used, as a real run uses pretrained LTX and Qwen weights.
 
 Every step leaves its result in the run directory and is skipped when run again; an interrupted training stage
 resumes from its last checkpoint. The plan's numbers can be changed as key=value (e.g. `nsp demo sft_steps=3000`)."""
@@ -21,7 +22,9 @@ from pathlib import Path
 from nsp.errors import NSPError
 from nsp.evaluation.ablation import ABLATION, demo_report
 
-TINY_ASSETS = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]
+# The shipped tiny VAE and VLM of each world (a real run's pretrained LTX VAE and Qwen-VL know both).
+TINY_ASSETS = {"cuts": ["generator.vae_path=nsp:tiny_vae_cuts", "vlm.path=nsp:tiny_vlm_cuts"],
+               "continuation": ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]}
 
 
 @dataclass
@@ -39,6 +42,7 @@ class DemoPlan:
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
     bf16: int = 1  # 1: T2V and SFT in bf16 where the hardware has it (a CPU: autocast; 17% faster here), 0: fp32
     seed: int = 0
+    world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
 
 
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
@@ -56,7 +60,10 @@ def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
     for key, value in parse_overrides(overrides).items():
         if key not in names:
             raise NSPError(f"{key}={value}: unknown demo setting (choose from {', '.join(sorted(names))})")
-        if not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
+        if key == "world":
+            if value not in TINY_ASSETS:
+                raise NSPError(f"{key}={value}: expected one of {', '.join(TINY_ASSETS)}")
+        elif not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
             raise NSPError(f"{key}={value}: expected a positive whole number")
         if key == "bf16" and value > 1:
             raise NSPError(f"{key}={value}: expected 0 or 1")
@@ -117,12 +124,12 @@ class Demo:
     # ---- the steps ------------------------------------------------------------------------------------------------
     def data(self):
         p = self.plan
-        nsp("data", "synth", "--out", self.out / "data", "--train", p.train, "--val", p.val, "--test", p.test,
-            "--seed", p.seed, "--force")
+        nsp("data", "synth", "--world", p.world, "--out", self.out / "data", "--train", p.train, "--val", p.val,
+            "--test", p.test, "--seed", p.seed, "--force")
 
     def init(self):
         nsp("init", "--preset", "tiny", "--out", self.out / "init", "--seed", self.plan.seed, "--force",
-            *TINY_ASSETS)
+            *TINY_ASSETS[self.plan.world])
 
     def cache(self):
         shutil.rmtree(self.out / "latents", ignore_errors=True)
@@ -130,8 +137,9 @@ class Demo:
             self.out / "latents")
 
     def train(self, stage: str, name: str, init: Path | None, *overrides: str) -> None:
+        assets = "model.overrides=[" + ", ".join(TINY_ASSETS[self.plan.world]) + "]"
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
-                "--resume", f"run.seed={self.plan.seed}", *overrides]
+                "--resume", f"run.seed={self.plan.seed}", assets, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
             args += ["--data", self.out / "data"]
         else:
@@ -170,7 +178,7 @@ class Demo:
                 continue
             args = ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
                     self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed]
-            nsp(*args, *(["--baselines"] if run == "rl" else []))
+            nsp(*args, *(["--baselines", "--paths"] if run == "rl" else []))
 
     def predict(self):
         from PIL import Image

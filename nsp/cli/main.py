@@ -106,10 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Write a synthetic world, with its oracle, as train/val/test shards. "
                                     "Deterministic by seed; splits are disjoint.")
     d.add_argument("--out", required=True, help="dataset directory to write")
-    d.add_argument("--world", choices=("cuts", "continuation"), default="continuation",
+    d.add_argument("--world", choices=("cuts", "continuation"), default="cuts",
                    help="cuts: the next clip is another shot after a cut (four cut kinds; the NSP benchmark); "
                         "continuation: the next clip continues the shot (five rule families; history and rollout "
-                        "benchmarks) (default continuation)")
+                        "benchmarks) (default cuts)")
     d.add_argument("--train", type=int, default=2000, help="training pairs (default 2000)")
     d.add_argument("--val", type=int, default=200, help="validation pairs (default 200)")
     d.add_argument("--test", type=int, default=200, help="test pairs (default 200)")

@@ -11,14 +11,14 @@ has its own framing, scale and background, the same for every scene of a family:
                toward, at the same height, and keeps going                   outcome: direction x height (6)
     reverse    the mover rolls behind a panel at the side; cut to the reverse angle (from behind the panel): it comes
                out moving the other way across the screen, at the same height  outcome: direction x height (6)
-    lamp       the mover rolls behind the panel toward three switches, one per height, each lighting the lamp at its height
-               on the panel; cut to a close-up of the lamps: its height's lamp lights  outcome: height (3)
+    lamp       the mover rolls behind the panel toward three switches, one per height, each lighting the lamp at its
+               height on the panel; cut to a close-up of the lamps: its height's lamp lights  outcome: height (3)
     time_skip  the mover falls out through the floor; cut to later, the room below: it lies on the floor in the
                column it fell down                                           outcome: column (3)
 
-Outcomes are drawn uniformly, so always guessing a family's most common outcome is right 1/6 or 1/3 of the time (and
-the mover's colour, one of seven, once more only by chance). Time runs in clip units as in `world.py` (tau in
-[0, 1) the context, [1, 2) the next shot); space in canvas units.
+Outcomes are balanced (`nsp data synth` takes them in turn), so always guessing a family's most common outcome is
+right 1/6 or 1/3 of the time (and the mover's colour, one of seven, once more only by chance). Time runs in clip
+units as in `world.py` (tau in [0, 1) the context, [1, 2) the next shot); space in canvas units.
 """
 
 from __future__ import annotations

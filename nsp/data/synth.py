@@ -31,7 +31,7 @@ def _draw(rng: np.random.Generator, world: str, i: int) -> Scene | CutScene:
     return sample_cut_scene(rng, family, (i // len(CUT_FAMILIES)) % len(outcomes(family)))
 
 
-def draw_scenes(counts: dict[str, int], seed: int, world: str = "continuation") -> dict[str, list]:
+def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts") -> dict[str, list]:
     key = scene_key if world == "continuation" else cut_key
     seen: set = set()
     out: dict[str, list] = {}
@@ -64,12 +64,16 @@ def encode_sample(args: tuple) -> dict:
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
                workers: int | None = None, progress: bool = True, scenes: dict[str, list] | None = None,
-               world: str = "continuation") -> dict:
+               world: str = "cuts") -> dict:
     """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
-    filtered against another dataset's)."""
+    filtered against another dataset's); their type says their world."""
     from tqdm.auto import tqdm
 
-    scenes = scenes if scenes is not None else draw_scenes(counts, seed, world)
+    if scenes is not None:
+        drawn = [s for split in scenes.values() for s in split]
+        world = "cuts" if drawn and isinstance(drawn[0], CutScene) else "continuation"
+    else:
+        scenes = draw_scenes(counts, seed, world)
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
     families = FAMILIES if world == "continuation" else CUT_FAMILIES

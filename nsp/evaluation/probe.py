@@ -1,0 +1,77 @@
+"""What the understanding path can carry: linear probes on the VLM's query states and the connector's output.
+
+For each labelled fact of a synthetic context (its family, the moving ball's colour, what the next shot must show),
+a multinomial logistic regression is fitted on the training contexts' features and scored on held-out ones. An
+accuracy near 1 says the fact is in the condition, linearly readable; what the DiT then does with it is the path
+ablation's question (paths.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nsp.evaluation.metrics import bootstrap_ci
+
+
+def labels(meta: dict) -> dict[str, str]:
+    """The facts a context's sample names: the cut world's family, mover colour and outcome; the continuation
+    world's family, first ball colour and direction."""
+    if "cut" in meta:
+        cut = meta["cut"]
+        return {"family": meta["family"], "color": cut["color"], "outcome": f"{meta['family']}:{meta['outcome']}"}
+    if "scene" in meta:
+        scene = meta["scene"]
+        return {"family": meta["family"], "color": scene["colors"][0], "direction": str(scene["mirror"])}
+    return {}
+
+
+@torch.no_grad()
+def features(model, pairs: list, batch_size: int = 32) -> dict[str, np.ndarray]:
+    """(N, num_queries * width) query states and connector outputs of the pairs' context clips."""
+    out: dict[str, list] = {"query_states": [], "condition": []}
+    device = model.context_encoder.queries.device
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        batch = model.prepare_context([None] * len(chunk), [p.context for p in chunk]).to(device)
+        states = model.context_encoder(batch)
+        out["query_states"].append(states.flatten(1).float().cpu().numpy())
+        out["condition"].append(model.connector(states).flatten(1).float().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def fit_and_score(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray, test_y: list[str],
+                  l2: float = 1e-3, steps: int = 200) -> np.ndarray:
+    """Per held-out row, whether a logistic regression fitted on the training rows names its label."""
+    classes = sorted(set(train_y))
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    x = torch.tensor((train_x - mean) / std, dtype=torch.float32)
+    y = torch.tensor([classes.index(v) for v in train_y])
+    linear = torch.nn.Linear(x.shape[1], len(classes))
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(linear(x), y) + l2 * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        predicted = linear(torch.tensor((test_x - mean) / std, dtype=torch.float32)).argmax(1).numpy()
+    return np.array([classes[i] == label for i, label in zip(predicted, test_y)], dtype=np.float64)
+
+
+def probe(model, train_pairs: list, test_pairs: list) -> dict:
+    """{feature: {fact: {accuracy, ci, chance (the most common label's share), classes}}} on held-out contexts."""
+    train_f, test_f = features(model, train_pairs), features(model, test_pairs)
+    train_l, test_l = [labels(p.meta) for p in train_pairs], [labels(p.meta) for p in test_pairs]
+    report: dict = {"train_contexts": len(train_pairs), "test_contexts": len(test_pairs)}
+    for name in train_f:
+        report[name] = {}
+        for fact in train_l[0]:
+            ys, ts = [row[fact] for row in train_l], [row[fact] for row in test_l]
+            right = fit_and_score(train_f[name], ys, test_f[name], ts)
+            values, counts = np.unique(ts, return_counts=True)
+            report[name][fact] = {"accuracy": float(right.mean()), "ci": list(bootstrap_ci(right)),
+                                  "chance": float(counts.max() / counts.sum()), "classes": len(values)}
+    return report
