@@ -68,6 +68,10 @@ class GeneratorConfig(_Strict):
     # Latent frames of the context clip given to the DiT clean, before the noisy next clip (Video-GPT's clean
     # history; 0: the paper's NSP, where the context reaches the DiT only through the VLM queries).
     history_frames: int = Field(0, ge=0)
+    # Where the history comes from. clip: the last latent frames of the whole context clip encoded; the VAE's causal
+    # encoder lets them see far back in the clip (measured: they carry what left the view early). last_frame: the
+    # context's last frame encoded on its own (history_frames 1): exactly what the context ends on.
+    history_source: Literal["clip", "last_frame"] = "clip"
     # Clips of num_frames the context holds, back to back: 1 for NSP; 3 for visual sentences (A, A', B -> B', the
     # example pair defining the task). The VLM sees them all; the history's latent frames are counted from the end.
     context_clips: int = Field(1, ge=1)
@@ -80,6 +84,9 @@ class GeneratorConfig(_Strict):
             v = getattr(self, name)
             if v < 32 or v % 32:
                 raise ValueError(f"{name} must be a positive multiple of 32, got {v}")
+        if self.history_source == "last_frame" and self.history_frames > 1:
+            raise ValueError(f"history_source last_frame gives one latent frame, got history_frames "
+                             f"{self.history_frames}")
         return self
 
 

@@ -112,7 +112,8 @@ class NSPModel(nn.Module):
 
     def encode_history(self, clips: list[Clip | None]) -> torch.Tensor | None:
         """The clean history the DiT sees (generator.history_frames > 0): each context clip fitted to the
-        generator's size and frame count, VAE-encoded, its last latent frames packed; zeros for rows without a clip."""
+        generator's size and frame count, VAE-encoded, its last latent frames packed (or its last frame encoded on
+        its own, `generator.history_source: last_frame`); zeros for rows without a clip."""
         g = self.config.generator
         if not g.history_frames or all(c is None for c in clips):
             return None
@@ -122,7 +123,11 @@ class NSPModel(nn.Module):
         blank = np.zeros((length, g.height, g.width, 3), np.uint8)
         frames = np.stack([blank if c is None else last_frames(resize_frames(c.frames, g.height, g.width), length)
                            for c in clips])
-        latents = gen.encode_clips(frames_to_video(frames).to(device), g.num_frames)
+        video = frames_to_video(frames).to(device)
+        if g.history_source == "last_frame":  # the last frame on its own: exactly what the context ends on
+            latents = gen.encode_latents(video[:, :, -1:], sample=False)
+        else:
+            latents = gen.encode_clips(video, g.num_frames)
         history = gen.history_tokens(latents, g.history_frames)
         missing = torch.tensor([c is None for c in clips], device=device)
         return torch.where(missing[:, None, None], torch.zeros_like(history), history)

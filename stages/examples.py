@@ -18,7 +18,7 @@ from nsp.video.qwen_input import VideoInput, prepare_video
 @dataclass
 class Example:
     key: str
-    latents: dict[str, torch.Tensor]  # "next", "context", "image": normalised (C, f, h, w)
+    latents: dict[str, torch.Tensor]  # "next", "context", "image", "last": normalised (C, f, h, w)
     video: VideoInput | None  # the context clip, ready for the VLM
     meta: dict = field(default_factory=dict)  # captions, fps, scene (synthetic), ...
 

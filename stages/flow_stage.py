@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nsp.errors import NSPError
 from nsp.generation.ltx import video_to_frames
 from nsp.understanding.context import ContextBatch
 from nsp.stages.base import Stage
@@ -44,13 +45,18 @@ class FlowStage(Stage):
                          target, self.history(examples, videos, target))
 
     def history(self, examples, videos, target: str) -> torch.Tensor | None:
-        """The last latent frames of each given context clip (zeros where a row's clip is not given)."""
-        k = self.model.config.generator.history_frames
-        if not k or target != "next" or all(v is None for v in videos):
+        """The clean history of each given context clip (zeros where a row's clip is not given): its last latent
+        frames, or its last frame encoded on its own (`generator.history_source`)."""
+        g = self.model.config.generator
+        if not g.history_frames or target != "next" or all(v is None for v in videos):
             return None
         gen = self.model.generator
-        rows = [e.latents["context"][:, -k:] if v is not None else torch.zeros_like(e.latents["context"][:, -k:])
-                for e, v in zip(examples, videos)]
+        if g.history_source == "last_frame" and any("last" not in e.latents for e in examples):
+            raise NSPError("generator.history_source last_frame: the latent cache has no last-frame latents "
+                           "(made by an older nsp); re-run `nsp data cache`")
+        source = "last" if g.history_source == "last_frame" else "context"
+        last = [e.latents[source][:, -g.history_frames:] for e in examples]
+        rows = [x if v is not None else torch.zeros_like(x) for x, v in zip(last, videos)]
         return gen.pack(torch.stack(rows).to(self.model.context_encoder.queries.device))
 
     def train_batches(self, phase, rng: np.random.Generator, skip: int):

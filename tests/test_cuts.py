@@ -117,3 +117,29 @@ def test_vlm_pre_step_asks_the_nsp_prompt_of_a_cut_context(tmp_path, tiny_model)
         if video is not None:  # the clip with the model's own question, as the queries will read it
             assert tiny_model.config.vlm.prompt in tok.decode(ids)
     assert seen == {True, False}  # and the text-only task (context caption -> next caption)
+
+
+def test_last_frame_history_is_what_the_context_ends_on_in_training_and_inference(tmp_path):
+    import torch
+
+    from nsp.config import preset_config
+    from nsp.data.cache import encode_pair_latents
+    from nsp.data.loader import PairStream
+    from nsp.data.synth import synthesize
+    from nsp.errors import NSPError
+    from nsp.model import NSPModel
+    from nsp.video.io import Clip
+
+    synthesize(tmp_path / "cuts", {"test": 3}, seed=4, workers=1, progress=False, world="cuts")
+    pairs = list(PairStream(tmp_path / "cuts", "test", shuffle=False))
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.history_frames=1",
+                                                        "generator.history_source=last_frame"]))
+    latents = encode_pair_latents(model, pairs, "cpu")  # what `nsp data cache` stores and training reads
+    history = model.encode_history([p.context for p in pairs])  # what inference gives the DiT
+    assert torch.allclose(model.generator.pack(latents["last"]), history)
+    # only the last frame counts: another clip ending on the same frame gives the same history
+    swapped = Clip(np.concatenate([pairs[1].context.frames[:-1], pairs[0].context.frames[-1:]]), pairs[0].context.fps)
+    assert torch.allclose(model.encode_history([swapped]), history[:1], atol=1e-5)
+    with pytest.raises(NSPError, match="history_source last_frame gives one latent frame"):
+        preset_config("tiny", ["generator.history_frames=2", "generator.history_source=last_frame"])

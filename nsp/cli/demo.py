@@ -40,6 +40,9 @@ class DemoPlan:
     eval_contexts: int = 200
     eval_steps: int = 10  # the tiny preset's sampling steps: 20 or 40 gave the same pass rate (0.68 / 0.67 / 0.66)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
+    # last_frame: that history is the context's last frame encoded on its own; clip: the last latent frame of the
+    # whole context encoded, which sees far back in the clip (the continuation demo's numbers were measured so)
+    history_source: str = "last_frame"
     bf16: int = 1  # 1: T2V and SFT in bf16 where the hardware has it (a CPU: autocast; 17% faster here), 0: fp32
     seed: int = 0
     world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
@@ -49,6 +52,7 @@ QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, 
                  scratch_sft_steps=300, eval_contexts=32)
 
 
+CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")}
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
 
 
@@ -60,9 +64,9 @@ def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
     for key, value in parse_overrides(overrides).items():
         if key not in names:
             raise NSPError(f"{key}={value}: unknown demo setting (choose from {', '.join(sorted(names))})")
-        if key == "world":
-            if value not in TINY_ASSETS:
-                raise NSPError(f"{key}={value}: expected one of {', '.join(TINY_ASSETS)}")
+        if key in CHOICES:
+            if value not in CHOICES[key]:
+                raise NSPError(f"{key}={value}: expected one of {', '.join(CHOICES[key])}")
         elif not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
             raise NSPError(f"{key}={value}: expected a positive whole number")
         if key == "bf16" and value > 1:
@@ -136,10 +140,11 @@ class Demo:
         nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
             self.out / "latents")
 
-    def train(self, stage: str, name: str, init: Path | None, *overrides: str) -> None:
-        assets = "model.overrides=[" + ", ".join(TINY_ASSETS[self.plan.world]) + "]"
+    def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = ()) -> None:
+        """`model`: model overrides on top of the world's tiny VAE and VLM."""
+        model = "model.overrides=[" + ", ".join([*TINY_ASSETS[self.plan.world], *model]) + "]"
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
-                "--resume", f"run.seed={self.plan.seed}", assets, *overrides]
+                "--resume", f"run.seed={self.plan.seed}", model, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
             args += ["--data", self.out / "data"]
         else:
@@ -151,13 +156,16 @@ class Demo:
         self.train("t2v", "t2v", None, phases(("images", p.t2v_image_steps, "queries, connector", 1.0),
                                               ("mixed", p.t2v_steps, "queries, connector, transformer", 0.3)))
 
-    def sft_model(self) -> str:
+    def sft_model(self) -> tuple[str, ...]:
         """SFT starts the model's NSP life: whether its DiT also sees clean context frames is decided here."""
-        return f"model.history_frames={self.plan.history_frames}"
+        p = self.plan
+        return (f"generator.history_frames={p.history_frames}",
+                f"generator.history_source={p.history_source if p.history_frames else 'clip'}")
 
     def sft(self):
-        self.train("sft", "sft", self.out / "t2v" / "final", self.sft_model(),
-                   phases(("pairs", self.plan.sft_steps, "queries, connector, transformer", 0.0)))
+        self.train("sft", "sft", self.out / "t2v" / "final",
+                   phases(("pairs", self.plan.sft_steps, "queries, connector, transformer", 0.0)),
+                   model=self.sft_model())
 
     def rl(self):
         if self.plan.rl_steps:
@@ -168,8 +176,9 @@ class Demo:
 
     def sft_scratch(self):
         if self.plan.scratch_sft_steps:
-            self.train("sft", "sft_scratch", self.out / "init", self.sft_model(),
-                       phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer", 0.0)))
+            self.train("sft", "sft_scratch", self.out / "init",
+                       phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer", 0.0)),
+                       model=self.sft_model())
 
     def evaluate(self):
         p = self.plan

@@ -92,7 +92,8 @@ def cache_dataset(data: str | Path, checkpoint: str | Path, out: str | Path, spl
 @torch.no_grad()
 def encode_pair_latents(model, batch, device) -> dict[str, torch.Tensor]:
     """The latents a batch of pairs trains on (posterior mode): "next"; where every pair has a context, "context"
-    (clip by clip for a multi-clip context) and "image" (its first frame, for T2V's image phase)."""
+    (clip by clip for a multi-clip context), "image" (its first frame, for T2V's image phase) and "last" (its last
+    frame on its own, the clean history of `generator.history_source: last_frame`)."""
     gen = model.generator
     out = {"next": gen.encode_latents(frames_to_video(np.stack([p.next.frames for p in batch])).to(device),
                                       sample=False)}
@@ -100,6 +101,7 @@ def encode_pair_latents(model, batch, device) -> dict[str, torch.Tensor]:
         context = frames_to_video(np.stack([p.context.frames for p in batch])).to(device)
         out["context"] = gen.encode_clips(context, model.config.generator.num_frames)
         out["image"] = gen.encode_latents(context[:, :, :1], sample=False)
+        out["last"] = gen.encode_latents(context[:, :, -1:], sample=False)
     return out
 
 

@@ -1,4 +1,4 @@
-"""What the understanding path can carry: linear probes on the VLM's query states and the connector's output.
+"""What reaches the DiT: linear probes on the VLM's query states, the connector's output and the clean history.
 
 For each labelled fact of a synthetic context (its family, the moving ball's colour, what the next shot must show),
 a multinomial logistic regression is fitted on the training contexts' features and scored on held-out ones. An
@@ -27,8 +27,11 @@ def labels(meta: dict) -> dict[str, str]:
 
 @torch.no_grad()
 def features(model, pairs: list, batch_size: int = 32) -> dict[str, np.ndarray]:
-    """(N, num_queries * width) query states and connector outputs of the pairs' context clips."""
+    """(N, num_queries * width) query states and connector outputs of the pairs' context clips, and where the model
+    has clean history, its history tokens (what reaches the DiT from the context's pixels)."""
     out: dict[str, list] = {"query_states": [], "condition": []}
+    if model.config.generator.history_frames:
+        out["history"] = []
     device = model.context_encoder.queries.device
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
@@ -36,6 +39,8 @@ def features(model, pairs: list, batch_size: int = 32) -> dict[str, np.ndarray]:
         states = model.context_encoder(batch)
         out["query_states"].append(states.flatten(1).float().cpu().numpy())
         out["condition"].append(model.connector(states).flatten(1).float().cpu().numpy())
+        if "history" in out:
+            out["history"].append(model.encode_history([p.context for p in chunk]).flatten(1).float().cpu().numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
