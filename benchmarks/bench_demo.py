@@ -172,7 +172,8 @@ def cuts_record(run: Path, summary: dict) -> list[dict]:
                sft_gain=change("+SFT vs pretrain-only"), rl_gain=change("+RL vs +SFT"), paths=paths,
                ablation={k: brief(v) for k, v in ablation.items()},
                baselines={k: brief(v) for k, v in summary["baselines"].items()}, goals=summary["goals"],
-               also_tried=CUTS_TRIED, note="understanding_gain: real minus null condition at the model's history setting (target >= 0.4, "
+               also_tried=CUTS_TRIED,
+               note="understanding_gain: real minus null condition at the model's history setting (target >= 0.4, "
                     "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
                     "0); every change paired: the same contexts and starting noise", **common),
         result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND, **common),

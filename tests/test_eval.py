@@ -209,7 +209,7 @@ def test_path_ablation_changes_only_what_reaches_the_dit(tmp_path):
 
     from nsp.config import preset_config
     from nsp.data.synth import synthesize
-    from nsp.evaluation.run import EvalSettings, Path, evaluate, load_pairs, predict
+    from nsp.evaluation.run import DiTPath, EvalSettings, evaluate, load_pairs, predict
     from nsp.model import NSPModel
     from nsp.pipeline import NSPPipeline
 
@@ -225,12 +225,13 @@ def test_path_ablation_changes_only_what_reaches_the_dit(tmp_path):
         return predict(pipe, contexts, s, path=path)[0][0].astype(int)
 
     # Nothing of the context reaches the DiT: the first prediction is the same whichever context is first.
-    assert np.array_equal(first([a, b], Path("null", False)), first([b, a], Path("null", False)))
-    assert np.abs(first([a, b], Path("null", True)) - first([b, a], Path("null", True))).max() > 0  # its pixels
-    assert np.abs(first([a, b], Path("real", False)) - first([b, a], Path("real", False))).max() > 0  # its condition
+    assert np.array_equal(first([a, b], DiTPath("null", False)), first([b, a], DiTPath("null", False)))
+    pixels, condition = DiTPath("null", True), DiTPath("real", False)
+    assert np.abs(first([a, b], pixels) - first([b, a], pixels)).max() > 0  # the history: the context's pixels
+    assert np.abs(first([a, b], condition) - first([b, a], condition)).max() > 0  # the condition
     # shuffled: context i gets context i-1's condition, so [b, a] shuffled starts from a's condition with b's history
-    assert np.array_equal(predict(pipe, [b, a], s, path=Path("shuffled", False))[0][0],
-                          predict(pipe, [a, b], s, path=Path("real", False))[0][0])
+    assert np.array_equal(predict(pipe, [b, a], s, path=DiTPath("shuffled", False))[0][0],
+                          predict(pipe, [a, b], s, path=DiTPath("real", False))[0][0])
 
     report, _ = evaluate(pipe, data, EvalSettings(steps=2, paths=True, baselines=True), progress=False)
     cells = {(c["condition"], c["history"]): c for c in report["paths"]["cells"]}

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nsp.data.world import COLORS, GREY, LAMP_OFF, LAMP_ON, _a, frame_times
+from nsp.data.world import COLORS, GREY, LAMP_OFF, LAMP_ON, _a, ball_at, frame_times
 
 CUT_FAMILIES = ("next_room", "reverse", "lamp", "time_skip")
 CUT_KINDS = {"next_room": "next room", "reverse": "reverse angle", "lamp": "close-up", "time_skip": "time skip"}
@@ -227,9 +227,7 @@ def cut_captions(s: CutScene) -> dict[str, str]:
 def describe_cut_frame(s: CutScene, tau: float) -> str:
     """A caption of one frame (the text-to-image phase of pretraining)."""
     state = shot_state(s, tau)
-    where = lambda v: "left" if v < 0.4 else ("right" if v > 0.6 else "middle")  # noqa: E731
-    height = lambda v: "top" if v < 0.4 else ("bottom" if v > 0.6 else "centre")  # noqa: E731
-    parts = [f"{_a(c)} ball at the {height(y)} {where(x)}" for c, x, y, _ in state.balls]
+    parts = [ball_at(c, x, y) for c, x, y, _ in state.balls]
     if state.boxes:
         parts.append("a grey panel" if s.family in ("reverse", "lamp") else "a grey floor")
     if state.lamps:

@@ -217,12 +217,17 @@ def captions(scene: Scene) -> dict[str, str]:
     return {"context": ctx, "next": nxt, "image": describe_frame(scene, 0.0)}
 
 
+def ball_at(color: str, x: float, y: float) -> str:
+    """Where a ball is, in a frame caption's words ("a red ball at the top left")."""
+    where = "left" if x < 0.4 else ("right" if x > 0.6 else "middle")
+    height = "top" if y < 0.4 else ("bottom" if y > 0.6 else "centre")
+    return f"{_a(color)} ball at the {height} {where}"
+
+
 def describe_frame(scene: Scene, tau: float) -> str:
     """A caption of one frame (for the text-to-image phase of pretraining)."""
     state = state_at(scene, tau)
-    where = lambda v: "left" if v < 0.4 else ("right" if v > 0.6 else "middle")  # noqa: E731
-    height = lambda v: "top" if v < 0.4 else ("bottom" if v > 0.6 else "centre")  # noqa: E731
-    parts = [f"{_a(c)} ball at the {height(y)} {where(x)}" for c, (x, y) in zip(scene.colors, state.balls)]
+    parts = [ball_at(c, x, y) for c, (x, y) in zip(scene.colors, state.balls)]
     extras = {"bounce": "a grey wall", "fall": "a grey floor", "switch": "a switch and a lamp",
               "occlusion": "a grey screen", "collision": None}[scene.family]
     return ", ".join(parts + ([extras] if extras else []))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nsp.evaluation import metrics
-from nsp.evaluation.predict import REAL, Path, judge_predictions, predict
+from nsp.evaluation.predict import REAL, DiTPath, judge_predictions, predict
 
 CONDITIONS = ("real", "null", "shuffled")
 
@@ -23,7 +23,7 @@ def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[
     passed, cells = {}, []
     for history in settings:
         for condition in CONDITIONS:
-            path = Path(condition, history)
+            path = DiTPath(condition, history)
             clips = model_clips if path == REAL else predict(pipe, contexts, s, progress, path)
             rows, _ = judge_predictions(pairs, clips, reward)
             passed[path] = np.array([r["passed"] for r in rows])
@@ -36,7 +36,8 @@ def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[
         cell["vs_real"] = {"change": change, "ci": [lo, hi]}
     gains = {}
     for history in settings:
-        change, lo, hi = metrics.paired_difference(passed[Path("null", history)], passed[Path("real", history)])
+        null, real = passed[DiTPath("null", history)], passed[DiTPath("real", history)]
+        change, lo, hi = metrics.paired_difference(null, real)
         gains["history" if history and has_history else "no history"] = {"change": change, "ci": [lo, hi]}
     return {"history_frames": pipe.model.config.generator.history_frames, "cells": cells,
             "understanding_gain": gains}

@@ -1,5 +1,5 @@
 """The predictions an evaluation judges: K next scenes per context from fixed starting noise, with what reaches the
-DiT chosen (`Path`, for the path ablation), and their judgement by a reward plus fidelity and continuity."""
+DiT chosen (`DiTPath`, for the path ablation), and their judgement by a reward plus fidelity and continuity."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nsp.video.frames import resize_frames
 
 
 @dataclass(frozen=True)
-class Path:
+class DiTPath:
     """What reaches the DiT (the path ablation): the condition from the VLM queries — this context's ("real"), the
     learned null condition ("null") or another context's ("shuffled") — and the clean history frames or zeros."""
 
@@ -27,7 +27,7 @@ class Path:
         return f"{self.condition}, {'history' if self.history else 'no history'}"
 
 
-REAL = Path()
+REAL = DiTPath()
 
 
 @dataclass
@@ -64,8 +64,8 @@ def start_noise(pipe, count: int, seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed * 1_000_003 + count))
 
 
-def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, progress=None, path: Path = REAL
-            ) -> list[list[np.ndarray]]:
+def predict(pipe, contexts: list[tuple[str | None, object]], s: EvalSettings, progress=None,
+            path: DiTPath = REAL) -> list[list[np.ndarray]]:
     """(text, clip) per context -> K predicted clips per context, batched over contexts. `path`: what reaches the
     DiT (by default everything of the context's own); the starting noise is the same whatever it is."""
     model, cfg = pipe.model, pipe.model.config

@@ -19,8 +19,8 @@ import torch
 
 from nsp.evaluation import metrics, paths
 from nsp.evaluation.classify import classification_report, drawn_labels
-from nsp.evaluation.predict import (Path, EvalSettings, copy_last_frame, judge_predictions, load_pairs,  # noqa: F401
-                                    predict, start_noise)
+from nsp.evaluation.predict import (DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
+                                    load_pairs, predict)
 from nsp.evaluation.rollout import rollout
 from nsp.evaluation.sentences import sentence_report
 from nsp.rewards import build_reward
@@ -79,7 +79,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
             seconds = time.perf_counter() - start
     if history_only:
         bar.set_postfix(method="history_only")
-        predictions["history_only"] = predict(pipe, inputs["model"], s, bar, Path("null"))
+        predictions["history_only"] = predict(pipe, inputs["model"], s, bar, DiTPath("null"))
     chained = None
     if s.rollout > 1:
         bar.set_postfix(method="rollout")
