@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nsp.data.world import COLORS, GREY, LAMP_OFF, LAMP_ON, _a, ball_at, frame_times
+from nsp.data.world import COLORS, GREY, LAMP_OFF, LAMP_ON, _a, _box_mask, ball_at, frame_times
 
 CUT_FAMILIES = ("next_room", "reverse", "lamp", "time_skip")
 CUT_KINDS = {"next_room": "next room", "reverse": "reverse angle", "lamp": "close-up", "time_skip": "time skip"}
@@ -170,17 +170,12 @@ def shot_state(s: CutScene, tau: float) -> ShotState:
 
 
 # ---- rendering ----------------------------------------------------------------------------------------------------
-def _pixels(box, yy, xx, size) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    return (xx >= x0 * size) & (xx < x1 * size) & (yy >= y0 * size) & (yy < y1 * size)
-
-
 def visible_masks(state: ShotState, size: int) -> list[np.ndarray]:
     """The visible pixels of each ball of `state` (grey structures hide what is behind them)."""
     yy, xx = np.mgrid[:size, :size] + 0.5
     cover = np.zeros((size, size), bool)
     for box in state.boxes:
-        cover |= _pixels(box, yy, xx, size)
+        cover |= _box_mask(box, False, yy, xx, size)
     return [((xx - x * size) ** 2 + (yy - y * size) ** 2 <= (r * size) ** 2) & ~cover for _, x, y, r in state.balls]
 
 
@@ -192,9 +187,9 @@ def render_cut_frame(s: CutScene, tau: float, size: int) -> np.ndarray:
     for (color, *_), mask in zip(state.balls, visible_masks(state, size)):
         frame[mask] = COLORS[color]
     for box in state.boxes:
-        frame[_pixels(box, yy, xx, size)] = GREY
+        frame[_box_mask(box, False, yy, xx, size)] = GREY
     for box, on in state.lamps:
-        frame[_pixels(box, yy, xx, size)] = LAMP_ON if on else LAMP_OFF
+        frame[_box_mask(box, False, yy, xx, size)] = LAMP_ON if on else LAMP_OFF
     return frame
 
 
