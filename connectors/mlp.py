@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from nsp.connectors import register
+from nsp.connectors.registry import register
 from nsp.connectors.norm import OutputScale
 
 

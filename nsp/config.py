@@ -139,7 +139,8 @@ def _paper() -> dict:
 PRESETS = {"tiny": _tiny, "paper": _paper}
 
 
-def _format_validation_error(err: ValidationError, source: str) -> str:
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """The first problem of a pydantic validation as one line: `source: dotted.key: what is wrong`."""
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = first["msg"]
@@ -152,7 +153,7 @@ def validate_config(data: dict, source: str = "config") -> ModelConfig:
     try:
         return ModelConfig.model_validate(data)
     except ValidationError as err:
-        raise NSPError(_format_validation_error(err, source)) from None
+        raise NSPError(format_validation_error(err, source)) from None
 
 
 def parse_overrides(items: list[str]) -> dict:

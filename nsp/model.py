@@ -29,7 +29,6 @@ from nsp.understanding.context import ContextBatch, ContextEncoder
 from nsp.understanding.vlm import build_vlm
 from nsp.video.frames import last_frames, resize_frames
 from nsp.video.io import Clip
-from nsp.video.qwen_input import prepare_video
 
 CONFIG_FILE = "nsp_config.json"
 WEIGHTS_FILE = "nsp_weights.safetensors"
@@ -73,7 +72,6 @@ class NSPModel(nn.Module):
         self.sources = sources
         self.trained: set[str] = set()  # large components changed by training, embedded when saved
         self.lora: dict | None = None  # {"rank", "alpha"} once a LoRA is attached to the DiT
-        self.sigma_shift = 0.0  # training only (dit.sigma_shift): added to the noise levels' logit-normal mean
 
     def add_dit_lora(self, rank: int, alpha: float | None = None) -> None:
         """Attach a LoRA to the DiT's attention projections (peft); training then changes only the LoRA."""
@@ -98,10 +96,8 @@ class NSPModel(nn.Module):
     def prepare_context(self, texts: list[str | None], clips: list[Clip | None], prompt: str | None = None
                         ) -> ContextBatch:
         """Texts and decoded clips -> a tokenised, position-annotated context batch (on the CPU)."""
-        enc, cfg = self.context_encoder, self.config.vlm
-        videos = [None if c is None else prepare_video(c.frames, c.fps, cfg.video, enc.spec, cfg.max_tokens)
-                  for c in clips]
-        return enc.prepare(texts, videos, prompt)
+        enc = self.context_encoder
+        return enc.prepare(texts, [None if c is None else enc.video_input(c.frames, c.fps) for c in clips], prompt)
 
     def condition(self, batch: ContextBatch) -> torch.Tensor:
         """Context -> (B, num_queries, caption_channels): the DiT's `encoder_hidden_states`."""
@@ -134,24 +130,25 @@ class NSPModel(nn.Module):
 
     def forward(self, context: ContextBatch, latents: torch.Tensor, grid: tuple[int, int, int], fps: float,
                 drop: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                history: torch.Tensor | None = None) -> torch.Tensor:
+                history: torch.Tensor | None = None, sigma_shift: float = 0.0) -> torch.Tensor:
         """The training loss: context -> condition (the null condition where `drop`) -> flow matching on `latents`
-        (after the clean `history` tokens, where given).
+        (after the clean `history` tokens, where given; `sigma_shift`: the run's dit.sigma_shift).
 
         Everything a training step touches runs inside this forward, so DeepSpeed's hooks (ZeRO-3) see it."""
         condition = self.condition(context)
         if drop is not None:  # always through torch.where: every rank must give the null condition a gradient
             null = self.null(len(condition)).to(condition.dtype)
             condition = torch.where(drop.to(condition.device)[:, None, None], null, condition)
-        return self.flow_matching_loss(condition, latents, fps, grid, generator, history)
+        return self.flow_matching_loss(condition, latents, fps, grid, generator, history, sigma_shift)
 
     def flow_matching_loss(self, condition: torch.Tensor, latents: torch.Tensor, fps: float,
                            grid: tuple[int, int, int], generator: torch.Generator | None = None,
-                           history: torch.Tensor | None = None) -> torch.Tensor:
-        """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition (history: no loss)."""
+                           history: torch.Tensor | None = None, sigma_shift: float = 0.0) -> torch.Tensor:
+        """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition (history: no loss).
+        `sigma_shift` is added to the noise levels' logit-normal mean (training at higher noise)."""
         # Random draws come from `generator` on its own device (the CPU), so runs replay exactly on any device.
         sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator,
-                                   self.sigma_shift)
+                                   sigma_shift)
         noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype)
         sigma, noise = sigma.to(latents.device), noise.to(latents.device)
         noisy = flow.add_noise(latents, noise, sigma)

@@ -21,7 +21,7 @@ from nsp.generation.ltx import guided_velocity, video_to_frames
 from nsp.errors import NSPError
 from nsp.model import NSPModel
 from nsp.video.frames import fit_context
-from nsp.video.io import Clip, read_video
+from nsp.video.io import Clip, read_context_clip
 
 
 @dataclass
@@ -101,8 +101,10 @@ class NSPPipeline:
             return None
         g = self.model.config.generator
         frames = g.num_frames * (clips or g.context_clips)
-        if isinstance(video, (str, Path)):  # only the end matters: decode no more than it, at a bounded size
-            video = read_video(video, last_seconds=frames / g.fps + 1.0, max_side=2 * max(g.height, g.width))
+        if isinstance(video, (str, Path)):
+            video = read_context_clip(video, g, clips)
+        if video.fps == g.fps and video.frames.shape == (frames, g.height, g.width, 3):
+            return video  # fitted already (a rolled-out scene, a context made by the caller): nothing to redo
         return Clip(fit_context(video.frames, video.fps, frames, g.height, g.width, g.fps), g.fps)
 
     def render_context(self, video: str | Path | Clip | None = None, *, image: str | Path | np.ndarray | None = None,

@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nsp.config import deep_merge, parse_overrides
+from nsp.config import deep_merge, format_validation_error, parse_overrides
 from nsp.errors import NSPError
 
 STAGE_CONFIGS = Path(__file__).parent / "configs"
@@ -101,6 +101,42 @@ class RunSection(_Strict):
     keep_last: int = Field(2, ge=1)
 
 
+class RLSection(_Strict):
+    """Stage 3 (GRPO for flow matching); see stages/configs/rl_tiny.yaml."""
+
+    group_size: int = Field(8, ge=2)  # candidates per context, over all ranks (paper: 24)
+    contexts: int = Field(2, ge=1)  # contexts per rollout, the same on every rank
+    keep_best: int = Field(0, ge=0)  # >0: only the best-k and worst-k of a group keep advantages (paper: 4 + 4)
+    keep_worst: int = Field(0, ge=0)
+    sampling_steps: int = Field(10, ge=2)
+    train_steps: int | None = Field(None, ge=1)  # denoising steps trained per rollout, evenly spread (None: all)
+    updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
+    noise_level: float = Field(0.7, gt=0)  # the SDE's a
+    guidance: float = 3.0  # CFG in rollouts
+    clip_range: float = Field(1e-3, gt=0)  # ratio clip (log-probs are per-element means: ratios stay near 1)
+    kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
+    advantage_clip: float = Field(5.0, gt=0)
+    # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
+    # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
+    min_group_std: float = Field(0.0, ge=0)
+    # Contexts rolled out at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
+    # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`.
+    max_draws: int | None = Field(None, ge=1)
+    # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
+    # whose candidates barely differ barely moves the model and the informative groups lead the update.
+    scale_by_group_std: bool = True
+    context_text: bool = True  # give the context caption with the clip
+    rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
+    reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
+    val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
+
+    @model_validator(mode="after")
+    def _check(self) -> "RLSection":
+        if (self.keep_best or self.keep_worst) and self.keep_best + self.keep_worst > self.group_size:
+            raise ValueError("keep_best + keep_worst exceed group_size")
+        return self
+
+
 class TrainConfig(_Strict):
     stage: Literal["vae", "vlm", "t2v", "sft", "rl"]
     model: ModelSection = ModelSection()
@@ -111,7 +147,7 @@ class TrainConfig(_Strict):
     dit: DiTSection = DiTSection()
     ema: EMASection = EMASection()
     run: RunSection = RunSection()
-    rl: dict = {}  # stage 3's own settings (validated by the RL stage)
+    rl: RLSection = RLSection()  # stage 3's own settings
 
     @model_validator(mode="after")
     def _check(self) -> "TrainConfig":
@@ -133,10 +169,9 @@ class TrainConfig(_Strict):
 
 
 def load_train_config(path: str | Path, overrides: list[str] | None = None, **cli) -> TrainConfig:
-    """YAML file + dotted overrides + CLI flags (`data.path`, `run.out`, `model.init`) -> a validated config."""
-    path = Path(path)
-    if not path.is_file():
-        raise NSPError(f"--config {path}: file not found")
+    """YAML file + dotted overrides + CLI flags (`data.path`, `run.out`, `model.init`) -> a validated config. The
+    file is a path, or a shipped config by its path in the repository or its name (`sft_tiny`), from anywhere."""
+    path = shipped_config(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
@@ -148,13 +183,9 @@ def load_train_config(path: str | Path, overrides: list[str] | None = None, **cl
         if value is not None:
             data = deep_merge(data, parse_overrides([f"{dotted}={value}"]))
     try:
-        cfg = TrainConfig.model_validate(data)
+        return TrainConfig.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise NSPError(f"--config {path}: {where}: {msg}") from None
-    return cfg
+        raise NSPError(format_validation_error(err, f"--config {path}")) from None
 
 
 def check_paths(cfg: TrainConfig) -> None:
@@ -176,6 +207,19 @@ def check_paths(cfg: TrainConfig) -> None:
     else:
         preset_config(cfg.model.preset, cfg.model.all_overrides)
     resolve_shipped(cfg.deepspeed.config, "deepspeed.config")
+
+
+def shipped_config(value: str | Path) -> Path:
+    """`--config`: a file as given, else a shipped one: "stages/configs/sft_tiny.yaml", "sft_tiny.yaml", "sft_tiny"."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    name = path.name if str(value).startswith("stages/configs/") else str(value)
+    for candidate in (STAGE_CONFIGS / name, STAGE_CONFIGS / f"{name}.yaml"):
+        if "/" not in name and candidate.is_file():
+            return candidate
+    raise NSPError(f"--config {value}: file not found (nor a shipped config: "
+                   f"{', '.join(sorted(p.stem for p in STAGE_CONFIGS.glob('*.yaml')))})")
 
 
 def resolve_shipped(value: str, what: str) -> Path:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nsp.environment import use_cpu_deepspeed_without_gpu
 from nsp.files import atomic_path
 
 CHECKPOINTS = "checkpoints"
@@ -35,6 +36,7 @@ STATE_TENSORS = "nsp_state.safetensors"
 # ---- distributed set-up -------------------------------------------------------------------------------------------
 def setup_distributed() -> tuple[int, int, torch.device]:
     """(rank, world size, device). Works under torchrun / the deepspeed launcher, or alone (a world of one)."""
+    use_cpu_deepspeed_without_gpu()
     import deepspeed
 
     if "RANK" not in os.environ:  # a plain single-process run
@@ -226,8 +228,8 @@ class Trainer:
         module.eval()
         if ema is not None and self.cfg.ema.use_for_eval:
             ema.swap()
-        val = {"val_loss": validation_loss(stage, val_batches)} if getattr(stage, "has_val_loss", True) else {}
-        val.update(stage.val_metrics(val_batches) if hasattr(stage, "val_metrics") else {})
+        val = {"val_loss": validation_loss(stage, val_batches)} if stage.has_val_loss else {}
+        val.update(stage.val_metrics(val_batches))
         # Every rank samples (under ZeRO-3 each forward is a collective); rank 0 writes the sheet.
         sheet = stage.contact_sheet(val_batches) if self._sample_now() else None
         if ema is not None and self.cfg.ema.use_for_eval:
@@ -269,7 +271,6 @@ class Trainer:
         model = self.load_model().to(self.device)
         if cfg.dit.lora_rank and model.lora is None:
             model.add_dit_lora(cfg.dit.lora_rank, cfg.dit.lora_alpha)
-        model.sigma_shift = cfg.dit.sigma_shift
         if cfg.dit.gradient_checkpointing:
             model.generator.transformer.enable_gradient_checkpointing()
         stage = STAGES[cfg.stage](cfg, model, self.rank, self.world)
@@ -291,7 +292,7 @@ class Trainer:
             optimizer = build_optimizer(cfg.optim, params, phase.lr or cfg.optim.lr)
             scheduler = warmup_cosine(optimizer, phase.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
             # Micro-steps per optimizer step: the config's accumulation, or the stage's own (RL: its rollout units).
-            micro = stage.micro_steps() if hasattr(stage, "micro_steps") else cfg.optim.grad_accum
+            micro = stage.micro_steps() or cfg.optim.grad_accum
             engine, optimizer, _, scheduler = deepspeed.initialize(
                 model=stage.module(), optimizer=optimizer, lr_scheduler=scheduler,
                 config=deepspeed_config(cfg, self.device, micro))
@@ -318,7 +319,7 @@ class Trainer:
                     ema.update()
                 self.state["step"] += 1
                 self.state["global_step"] += 1
-                self.state["position"] = stage.stream.position
+                self.state["position"] = stage.data_position()
                 step = self.state["global_step"]
                 lr = scheduler.get_last_lr()[0]
                 if step % cfg.run.log_every == 0 or step == stop_at:

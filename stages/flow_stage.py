@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nsp.data.cache import LatentPair
 from nsp.errors import NSPError
 from nsp.generation.ltx import video_to_frames
-from nsp.understanding.context import ContextBatch
 from nsp.stages.base import Stage
-from nsp.stages.examples import Example, batches, example_stream
+from nsp.stages.examples import batches, example_stream
+from nsp.understanding.context import ContextBatch
 
 VAL_SEED = 1234
 
@@ -24,13 +25,13 @@ class FlowBatch:
     grid: tuple[int, int, int]
     fps: float
     drop: torch.Tensor  # (B,) bool: train these rows with the null condition
-    examples: list[Example]
+    examples: list[LatentPair]
     target: str  # which latents are generated: "next", "context" or "image"
     history: torch.Tensor | None = None  # clean context latent tokens before the clip (generator.history_frames)
 
 
 class FlowStage(Stage):
-    def make_batch(self, examples: list[Example], rng: np.random.Generator, phase, train: bool) -> FlowBatch:
+    def make_batch(self, examples: list[LatentPair], rng: np.random.Generator, phase, train: bool) -> FlowBatch:
         raise NotImplementedError
 
     def flow_batch(self, examples, texts, videos, target: str, rng, train: bool, prompt: str | None) -> FlowBatch:
@@ -79,13 +80,14 @@ class FlowStage(Stage):
         return out
 
     def loss(self, engine, batch: FlowBatch, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
-        loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator, batch.history)
+        loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator, batch.history,
+                      self.cfg.dit.sigma_shift)
         return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()
     def contact_sheet(self, batches: list[FlowBatch], count: int = 4) -> np.ndarray | None:
-        from nsp.data.inspect import sheet
         from nsp.pipeline import NSPPipeline
+        from nsp.video.frames import sheet
 
         if not batches:
             return None

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from nsp.data.loader import PairStream
@@ -26,37 +25,8 @@ from nsp.generation.ltx import guided_velocity, video_to_frames
 from nsp.generation.sde import sde_step
 from nsp.rewards import Candidate, build_reward
 from nsp.stages.base import Stage
+from nsp.stages.config import RLSection
 from nsp.understanding.context import ContextBatch
-from nsp.video.qwen_input import prepare_video
-
-
-class RLSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    group_size: int = Field(8, ge=2)  # candidates per context, over all ranks (paper: 24)
-    contexts: int = Field(2, ge=1)  # contexts per rollout, the same on every rank
-    keep_best: int = Field(0, ge=0)  # >0: only the best-k and worst-k of a group keep advantages (paper: 4 + 4)
-    keep_worst: int = Field(0, ge=0)
-    sampling_steps: int = Field(10, ge=2)
-    train_steps: int | None = Field(None, ge=1)  # denoising steps trained per rollout, evenly spread (None: all)
-    updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
-    noise_level: float = Field(0.7, gt=0)  # the SDE's a
-    guidance: float = 3.0  # CFG in rollouts
-    clip_range: float = Field(1e-3, gt=0)  # ratio clip (log-probs are per-element means: ratios stay near 1)
-    kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
-    advantage_clip: float = Field(5.0, gt=0)
-    # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
-    # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
-    min_group_std: float = Field(0.0, ge=0)
-    # Contexts rolled out at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
-    # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`.
-    max_draws: int | None = Field(None, ge=1)
-    # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
-    # whose candidates barely differ barely moves the model and the informative groups lead the update.
-    scale_by_group_std: bool = True
-    context_text: bool = True  # give the context caption with the clip
-    rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
-    reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
-    val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
 
 
 @dataclass
@@ -80,7 +50,7 @@ class Unit:
 class GRPOObjective(nn.Module):
     """What DeepSpeed trains in this stage: the model, with a forward that returns the clipped GRPO loss."""
 
-    def __init__(self, model, settings: RLSettings, reference=None):
+    def __init__(self, model, settings: RLSection, reference=None):
         super().__init__()
         self.model, self.s, self.reference = model, settings, reference
 
@@ -113,18 +83,13 @@ class GRPOObjective(nn.Module):
 
 class RLStage(Stage):
     name = "rl"
+    has_val_loss = False  # its loss is GRPO's surrogate; validation measures the reward
 
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
         super().__init__(cfg, model, rank, world_size)
-        try:
-            self.s = RLSettings.model_validate(cfg.rl)
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise NSPError(f"rl.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        self.s = cfg.rl
         if self.s.group_size % world_size:
             raise NSPError(f"rl.group_size={self.s.group_size} must divide over {world_size} processes")
-        if (self.s.keep_best or self.s.keep_worst) and self.s.keep_best + self.s.keep_worst > self.s.group_size:
-            raise NSPError("rl.keep_best + rl.keep_worst exceed rl.group_size")
         if not cfg.data.path:
             raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
         self.local = self.s.group_size // world_size
@@ -153,9 +118,8 @@ class RLStage(Stage):
 
     # ---- contexts -------------------------------------------------------------------------------------------------
     def _context(self, pair):
-        cfg = self.model.config.vlm
         enc = self.model.context_encoder
-        video = prepare_video(pair.context.frames, pair.context.fps, cfg.video, enc.spec, cfg.max_tokens)
+        video = enc.video_input(pair.context.frames, pair.context.fps)
         text = pair.meta.get("captions", {}).get("context") if self.s.context_text else None
         return enc.prepare([text], [video]).to(enc.queries.device)
 
@@ -266,8 +230,6 @@ class RLStage(Stage):
             out["val_pass_rate"] = float(np.mean(passed))
         return out
 
-    has_val_loss = False
-
 
 def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
     """The whole group: every rank's candidates, in rank order."""
@@ -279,7 +241,7 @@ def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def group_advantages(local_rewards: torch.Tensor, s: RLSettings, rank: int, world_size: int
+def group_advantages(local_rewards: torch.Tensor, s: RLSection, rank: int, world_size: int
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Advantages of this rank's candidates, centred (and by default scaled) by the whole group's statistics (all
     ranks); with keep_best / keep_worst, the middle of the group gets none."""

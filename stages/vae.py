@@ -117,7 +117,7 @@ class VAEStage(Stage):
         return out
 
     def contact_sheet(self, batches: list[ClipBatch], count: int = 4) -> np.ndarray | None:
-        from nsp.data.inspect import sheet
+        from nsp.video.frames import sheet
 
         if not batches:
             return None

@@ -127,7 +127,7 @@ def test_cache_stores_latents_and_context_inputs(synth_dir, tiny_checkpoint, tin
 
     expected = tiny_model.generator.encode_latents(frames_to_video(p.next.frames[None]), sample=False)[0]
     torch.testing.assert_close(c.latents["next"], expected, atol=1e-5, rtol=1e-5)
-    assert c.video_input.video_grid_thw.tolist() == [2, 8, 8]
+    assert c.video.video_grid_thw.tolist() == [2, 8, 8]
     assert c.meta["captions"] == p.meta["captions"]
 
 

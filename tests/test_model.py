@@ -76,11 +76,8 @@ def test_sigma_shift_moves_training_to_higher_noise(tiny_model, clip):
     with torch.no_grad():
         expected = flow.flow_matching_loss(gen.velocity(noise, torch.ones(1), condition, (3, 8, 8), 8.0),
                                            latents, noise)
-        tiny_model.sigma_shift = 30.0
-        try:
-            loss = tiny_model.flow_matching_loss(condition, latents, 8.0, (3, 8, 8), torch.Generator().manual_seed(3))
-        finally:
-            tiny_model.sigma_shift = 0.0
+        loss = tiny_model.flow_matching_loss(condition, latents, 8.0, (3, 8, 8), torch.Generator().manual_seed(3),
+                                             sigma_shift=30.0)
         plain = tiny_model.flow_matching_loss(condition, latents, 8.0, (3, 8, 8), torch.Generator().manual_seed(3))
     # (An untrained DiT barely tells noise levels apart: the plain loss differs by ~0.1%, far above float error.)
     assert torch.allclose(loss, expected, rtol=1e-5) and not torch.allclose(plain, expected, rtol=1e-4)

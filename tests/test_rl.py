@@ -12,7 +12,8 @@ import torch.multiprocessing as mp
 
 from nsp.data.synth import synthesize
 from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step
-from nsp.stages.rl import RLSettings, group_advantages
+from nsp.stages.config import RLSection
+from nsp.stages.rl import group_advantages
 from tests.conftest import run_nsp
 
 
@@ -122,7 +123,7 @@ def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stag
 
 def _advantage_worker(rank: int, world: int, port: int, rewards: list[float], out: str):
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    settings = RLSettings(group_size=len(rewards), keep_best=2, keep_worst=1)
+    settings = RLSection(group_size=len(rewards), keep_best=2, keep_worst=1)
     n = len(rewards) // world
     adv, group = group_advantages(torch.tensor(rewards[rank * n:(rank + 1) * n]), settings, rank, world)
     with open(f"{out}.{rank}", "w") as f:
@@ -139,7 +140,7 @@ def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
     mp.spawn(_advantage_worker, args=(2, port, rewards, out), nprocs=2, join=True)
     parts = [json.load(open(f"{out}.{r}")) for r in range(2)]
     gathered = parts[0]["adv"] + parts[1]["adv"]
-    single, _ = group_advantages(torch.tensor(rewards), RLSettings(group_size=6, keep_best=2, keep_worst=1), 0, 1)
+    single, _ = group_advantages(torch.tensor(rewards), RLSection(group_size=6, keep_best=2, keep_worst=1), 0, 1)
     assert parts[0]["group"] == pytest.approx(rewards) and parts[1]["group"] == pytest.approx(rewards)
     assert gathered == pytest.approx(single.tolist(), abs=1e-6)
     r = torch.tensor(rewards)
@@ -149,7 +150,7 @@ def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
 
 
 def test_groups_without_spread_get_no_advantage():
-    settings = RLSettings(group_size=4, min_group_std=0.05)
+    settings = RLSection(group_size=4, min_group_std=0.05)
     flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)  # all pass: noise only
     assert flat.tolist() == [0.0] * 4
     mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)  # two pass, two fail
@@ -157,13 +158,13 @@ def test_groups_without_spread_get_no_advantage():
 
 
 def test_unscaled_advantages_let_a_group_with_spread_outweigh_one_without():
-    settings = RLSettings(group_size=4, scale_by_group_std=False)
+    settings = RLSection(group_size=4, scale_by_group_std=False)
     flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)
     mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)
     # reward minus the group mean, no more
     assert flat.tolist() == pytest.approx([-0.015, 0.005, -0.005, 0.015], abs=1e-6)
     assert mixed.abs().max() > 10 * flat.abs().max()
-    scaled, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), RLSettings(group_size=4), 0, 1)
+    scaled, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), RLSection(group_size=4), 0, 1)
     assert scaled.abs().max() > 1  # the default blows the same small spread up to unit size
 
 

@@ -21,16 +21,6 @@ def resolve_checkpoint(arg: str | None) -> Path:
     return default
 
 
-def pick_device(arg: str | None) -> str:
-    import torch
-
-    if arg:
-        return arg
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def history_override(frames: int | None) -> list[str]:
     """--history-frames K as a model override (None: the checkpoint's own setting)."""
-    if frames is not None and frames < 0:
-        raise NSPError(f"--history-frames {frames}: must be 0 or more")
     return [] if frames is None else [f"generator.history_frames={frames}"]

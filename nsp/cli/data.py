@@ -5,8 +5,104 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nsp.config import PRESETS
+from nsp.cli.args import count, fraction, positive, positive_float
 from nsp.errors import NSPError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="datasets: synthetic world, pairs from real videos, inspection, latent cache",
+                       description="Make and look at NSP datasets (webdataset shards of (preceding, next) pairs).")
+    dsub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+    d = dsub.add_parser("synth", help="the embedded synthetic world as train/val/test shards",
+                        description="Write a synthetic world, with its oracle, as train/val/test shards. "
+                                    "Deterministic by seed; splits are disjoint.")
+    d.add_argument("--out", required=True, help="dataset directory to write")
+    d.add_argument("--world", choices=("cuts", "continuation"), default="cuts",
+                   help="cuts: the next clip is another shot after a cut (four cut kinds; the NSP benchmark); "
+                        "continuation: the next clip continues the shot (five rule families; history and rollout "
+                        "benchmarks) (default cuts)")
+    d.add_argument("--train", type=count, default=2000, help="training pairs (default 2000)")
+    d.add_argument("--val", type=count, default=200, help="validation pairs (default 200)")
+    d.add_argument("--test", type=count, default=200, help="test pairs (default 200)")
+    d.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    d.add_argument("--frames", type=positive, default=9, help="frames per clip, 8k+1 (default 9)")
+    d.add_argument("--size", type=positive, default=64, help="square side in pixels, a multiple of 32 (default 64)")
+    d.add_argument("--fps", type=positive_float, default=8.0, help="frame rate (default 8)")
+    d.add_argument("--workers", type=positive, default=None, help="processes (default: up to 4)")
+    d.add_argument("--force", action="store_true", help="replace --out if it holds something else")
+    d = dsub.add_parser("sentences", help="visual sentences (A, A', B) -> B' from a pair dataset",
+                        description="Turn a pair dataset (synthetic or built from real videos) into visual sentences "
+                                    "(UniVid): the context is an example pair A, A' and a query B back to back, the "
+                                    "target B'; the example pair defines the task (nsp, mirror, reverse, colour_swap, "
+                                    "speed). Train on it with generator.context_clips=3 (see README).")
+    d.add_argument("--data", required=True, help="the pair dataset to draw examples and queries from")
+    d.add_argument("--out", required=True, help="sentence dataset directory to write")
+    d.add_argument("--tasks", default=",".join(["nsp", "mirror", "reverse", "colour_swap", "speed"]),
+                   help="comma-separated tasks (default: all five)")
+    d.add_argument("--train", type=count, default=20, help="queries per task from the train split (default 20)")
+    d.add_argument("--val", type=count, default=4, help="queries per task from the val split (default 4)")
+    d.add_argument("--test", type=count, default=40, help="queries per task from the test split (default 40)")
+    d.add_argument("--inverse", action="store_true", help="also each sentence read backwards (A', A, B') -> B")
+    d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
+    d.add_argument("--force", action="store_true", help="replace --out if it exists")
+
+    d = dsub.add_parser("everything", help="classification tasks rendered as video (image, audio, text)",
+                        description="Everything is a video: three small classification tasks whose input is rendered "
+                                    "as frames (shapes: an image; chirps: audio as spectrogram frames; topics: text, "
+                                    "a token per frame) and whose answer is the label's text frame. Train on it with "
+                                    "stages/configs/everything_tiny.yaml; nsp eval reads the answers back.")
+    d.add_argument("--out", required=True, help="dataset directory to write")
+    d.add_argument("--tasks", default="shapes,chirps,topics", help="comma-separated tasks (default: all three)")
+    d.add_argument("--train", type=count, default=500, help="samples per task in train (default 500)")
+    d.add_argument("--val", type=count, default=12, help="samples per task in val (default 12)")
+    d.add_argument("--test", type=count, default=60, help="samples per task in test (default 60)")
+    d.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    d.add_argument("--frames", type=positive, default=9, help="frames of the answer clip, 8k+1 (default 9)")
+    d.add_argument("--size", type=positive, default=64, help="square side in pixels, a multiple of 32 (default 64)")
+    d.add_argument("--fps", type=positive_float, default=8.0, help="the model's frame rate (default 8)")
+    d.add_argument("--context-clips", type=positive, default=4, help="context length in clips of --frames, as the "
+                                                                 "model's generator.context_clips (default 4: the "
+                                                                 "tiny VLM reads 8 tokens in it)")
+    d.add_argument("--preset", default="tiny", help="the model preset whose VLM frame sampling (vlm.video) the "
+                                                    "contexts are laid out for (default tiny)")
+    d.add_argument("--force", action="store_true", help="replace --out if it exists")
+
+    d = dsub.add_parser("build", help="NSP pairs from real videos (scene cuts -> consecutive scene pairs)",
+                        description="Detect scene cuts (PySceneDetect), pair consecutive scenes as (preceding, "
+                                    "next), resample to --frames at --fps, crop/resize to a size bucket, filter, and "
+                                    "write shards. Re-running skips finished videos.")
+    d.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR", help="video files or directories (searched recursively)")
+    d.add_argument("--out", required=True, help="dataset directory (created or resumed)")
+    d.add_argument("--captions", help="JSON or JSONL file: video file name (or name#scene) -> caption")
+    d.add_argument("--captioner", help="local VLM snapshot directory used to caption scenes without captions")
+    d.add_argument("--frames", type=positive, default=9, help="frames per clip, 8k+1 (default 9)")
+    d.add_argument("--size", default="64x64", help="size bucket(s) HxW, comma-separated; each video takes the bucket "
+                                                   "closest to its aspect ratio (default 64x64)")
+    d.add_argument("--fps", type=positive_float, default=8.0, help="frame rate of the clips (default 8)")
+    d.add_argument("--val-fraction", type=fraction, default=0.05, help="share of videos held out as val (default 0.05)")
+    d.add_argument("--min-motion", type=fraction, default=0.002, help="share of pixels changing between frames "
+                                                                   "below which a scene is static (default 0.002)")
+    d.add_argument("--max-similarity", type=fraction, default=0.97, help="scenes more similar than this are "
+                                                                      "near-duplicates (default 0.97)")
+    d.add_argument("--workers", type=positive, default=1, help="parallel processes (default 1)")
+    d = dsub.add_parser("inspect", help="counts and a contact sheet of a few pairs",
+                        description="Count pairs per split and write a contact sheet PNG (context | next).")
+    d.add_argument("data", help="dataset directory")
+    d.add_argument("--out", help="contact sheet PNG (default DATA/contact_sheet.png)")
+    d.add_argument("--count", type=positive, default=8, help="pairs on the sheet (default 8)")
+    d.add_argument("--split", help="split to show (default: the first present)")
+    d.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    d = dsub.add_parser("cache", help="precompute VAE latents and VLM video inputs for training",
+                        description="Encode every pair once with the checkpoint's VAE (latents of the next clip, "
+                                    "the context clip and its first frame) and preprocess the context for the VLM, "
+                                    "so training skips decoding and encoding.")
+    d.add_argument("--data", required=True, help="dataset directory")
+    d.add_argument("--checkpoint", required=True, help="checkpoint whose VAE and VLM input format to use")
+    d.add_argument("--out", required=True, help="cache directory to write")
+    d.add_argument("--split", action="append", help="split(s) to cache (default: all present)")
+    d.add_argument("--batch-size", type=positive, default=8, help="clips per VAE batch (default 8)")
+    d.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:
@@ -15,10 +111,8 @@ def run(args) -> int:
 
 
 def split_counts(args, clips: bool = False) -> dict[str, int]:
-    """--train/--val/--test checked; with `clips`, --size and --frames too (a dataset that writes clips)."""
+    """--train/--val/--test (0 or more, checked while parsing); with `clips`, --size and --frames checked too."""
     counts = {"train": args.train, "val": args.val, "test": args.test}
-    if any(v < 0 for v in counts.values()):
-        raise NSPError(f"split sizes must be >= 0, got {counts}")
     if clips and args.size % 32:
         raise NSPError(f"--size {args.size}: must be a multiple of 32")
     if clips and args.frames % 8 != 1:
@@ -69,8 +163,8 @@ def everything(args) -> int:
     from nsp.data.everything import build_everything
 
     counts = split_counts(args, clips=True)
-    if args.context_clips < 1 or args.fps <= 0:
-        raise NSPError("--context-clips and --fps must be positive")
+    from nsp.config import PRESETS
+
     if args.preset not in PRESETS:
         raise NSPError(f"--preset {args.preset!r}: unknown (choose from {', '.join(PRESETS)})")
     out = Path(args.out)

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from nsp.errors import NSPError
-from nsp.evaluation.ablation import ABLATION, demo_report
 
 # The shipped tiny VAE and VLM of each world (a real run's pretrained LTX VAE and Qwen-VL know both).
 TINY_ASSETS = {"cuts": ["generator.vae_path=nsp:tiny_vae_cuts", "vlm.path=nsp:tiny_vlm_cuts"],
@@ -182,6 +181,8 @@ class Demo:
 
     def evaluate(self):
         p = self.plan
+        from nsp.evaluation.ablation import ABLATION
+
         for run in ABLATION.values():
             if run == "sft_scratch" and not p.scratch_sft_steps:
                 continue
@@ -192,9 +193,8 @@ class Demo:
     def predict(self):
         from PIL import Image
 
-        from nsp.data.inspect import sheet
-        from nsp.evaluation.run import load_pairs
-        from nsp.video.frames import side_by_side
+        from nsp.evaluation.predict import load_pairs
+        from nsp.video.frames import sheet, side_by_side
         from nsp.video.io import read_video, write_video
 
         final = self.out / "final"
@@ -216,12 +216,28 @@ class Demo:
 
     # ---- the report -----------------------------------------------------------------------------------------------
     def write_report(self) -> None:
+        from nsp.evaluation.ablation import demo_report
+
         summary, markdown = demo_report(self.out, self.plan, self.timings)
         (self.out / "demo_report.json").write_text(json.dumps(summary, indent=2) + "\n")
         (self.out / "REPORT.md").write_text(markdown)
         print(markdown)
         print(f"nsp demo: wrote {self.out / 'REPORT.md'}; predict your own clip with "
               f"`nsp predict CLIP.mp4 --checkpoint {self.out / 'final'} --out next.mp4`")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
+                       description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
+                                   "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
+                                   "--out. About 20 minutes on 2 CPU cores (--quick: about 5). Re-running resumes: "
+                                   "finished steps are skipped. The plan's numbers can be set as key=value, e.g. "
+                                   "sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
+    p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
+                                                      "checkpoint of predict and serve)")
+    p.add_argument("--quick", action="store_true", help="a smaller plan (about 5 minutes)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="demo plan settings (e.g. sft_steps=3000)")
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

@@ -5,21 +5,48 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nsp.errors import NSPError
+from nsp.cli.args import at_least, count, positive
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="the NSP benchmark: predict every context of a split and measure it",
+                       description="Predict the next scene for every context of a split (fixed seeds, K samples per "
+                                   "context, batched) and report scene consistency (pass rate and score by the "
+                                   "reward, with bootstrap intervals), fidelity to the real next scene (PSNR, SSIM), "
+                                   "continuity with the context, diversity and speed/memory. Writes report.json, "
+                                   "REPORT.md, contact_sheet.png and pass_rates.png into --out.")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory")
+    p.add_argument("--data", required=True, help="dataset directory (`nsp data synth` or `nsp data build`)")
+    p.add_argument("--out", required=True, help="directory for the report files")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--reward", default=None, help="scene-consistency reward: oracle (synthetic data, the default "
+                                                  "there) or judge (the local VLM, the default elsewhere)")
+    p.add_argument("--samples", type=positive, default=1, help="K predictions per context (default 1; 2+ gives diversity)")
+    p.add_argument("--limit", type=positive, help="only the first N contexts of the split")
+    p.add_argument("--baselines", action="store_true", help="also copy-last-frame, no-context, shuffled-context, "
+                                                            "history-only (models with clean history) and "
+                                                            "real-next-scene")
+    p.add_argument("--paths", action="store_true",
+                   help="the path ablation: the condition from the VLM queries real / null / shuffled x the clean "
+                        "history on / off (zeros), same contexts and noise, paired intervals (report.json 'paths')")
+    p.add_argument("--text", action="store_true", help="also give the samples' context captions")
+    p.add_argument("--steps", type=at_least(2), help="denoising steps (default: the checkpoint's sampling.steps)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance (default: the checkpoint's)")
+    p.add_argument("--batch-size", type=positive, default=16, help="clips denoised together (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
+    p.add_argument("--rollout", type=positive, default=1,
+                   help="also chain N clips from each context, each predicted from the one before, and report "
+                        "every clip's pass rate and continuity (default 1: the next scene only)")
+    p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
+                                                     "clip (default: the checkpoint's generator.history_frames)")
+    p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    for name in ("samples", "batch_size"):
-        if getattr(args, name) < 1:
-            raise NSPError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least 1")
-    if args.limit is not None and args.limit < 1:
-        raise NSPError(f"--limit {args.limit}: must be at least 1")
-    if args.rollout < 1:
-        raise NSPError(f"--rollout {args.rollout}: must be at least 1")
-    if args.steps is not None and args.steps < 2:
-        raise NSPError(f"--steps {args.steps}: must be at least 2")
-
-    from nsp.cli.common import history_override, pick_device
+    from nsp.cli.common import history_override
+    from nsp.runtime import pick_device
     from nsp.data.shards import read_manifest
     from nsp.model import read_checkpoint_meta
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from nsp.cli.args import OVERRIDES_HELP
+
 
 def describe(model) -> dict:
     from nsp.model import STAGE_TRAINABLE
@@ -40,6 +42,18 @@ def describe(model) -> dict:
                     "video_sampling": cfg.vlm.video.model_dump()},
         "sampling": cfg.sampling.model_dump(),
     }
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="describe a model: components, parameters, trainable sets, shapes",
+                       description="Describe a preset or a checkpoint: component classes, parameter counts "
+                                   "(trainable vs frozen per stage), queries, connector, frame/size constraints.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", help="tiny or paper (paper without weight paths: real shapes, nothing loaded)")
+    src.add_argument("--checkpoint", help="an NSP checkpoint directory")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help=OVERRIDES_HELP)
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from nsp.cli.args import at_least, count, positive
 from nsp.errors import NSPError
 
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
@@ -35,13 +36,48 @@ def jobs(source: Path | None, out: Path, force: bool) -> list[tuple[Path | None,
     return pairs if force else [(p, o) for p, o in pairs if not o.exists()]
 
 
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict the next scene of a clip (or of every clip in a directory)",
+                       description="Generate the next scene after CLIP (mp4, mov, webm, mkv, avi; any size, frame "
+                                   "rate and length; audio ignored). The clip's end is fitted to the model as its "
+                                   "training contexts were: the model's frame rate, its last frames, a centre crop "
+                                   "to the model's aspect ratio (no letterbox). Given a directory, predicts every "
+                                   "video in it into the --out directory, keeping predictions already there. "
+                                   "--image, --audio and --text-frames render other inputs as frames of the context "
+                                   "(after the clip, in that order), for models trained on them (README, Everything "
+                                   "is a video).")
+    p.add_argument("clip", nargs="?", help="the preceding scene: a video file, or a directory of them (optional "
+                                           "with --image, --audio, --text-frames or --text)")
+    p.add_argument("--text", help="optional description added to the context")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's, runs/demo/final, or "
+                                        "$NSP_CHECKPOINT)")
+    p.add_argument("--out", required=True, help="output video (.mp4, .mov, .mkv or .avi), or a directory when CLIP "
+                                                "is one")
+    p.add_argument("--example", nargs=2, metavar=("A", "A2"),
+                   help="a visual sentence: the example pair A -> A2 (two clips) defines the task, and the model "
+                        "continues CLIP the same way (needs a model trained with generator.context_clips=3)")
+    p.add_argument("--image", help="everything is a video: an image file, rendered as one context frame")
+    p.add_argument("--audio", help="an audio file (any FFmpeg reads), rendered as spectrogram frames")
+    p.add_argument("--text-frames", metavar="TEXT", help="text rendered into the context, a token per frame (unlike "
+                                                        "--text, which the VLM reads as text)")
+    p.add_argument("--labels", nargs="+", metavar="LABEL", help="classification: print which of these labels' "
+                                                                "rendered frames the prediction is nearest to")
+    p.add_argument("--scenes", type=positive, default=1, help="roll out N scenes, each one the next one's context")
+    p.add_argument("--side-by-side", action="store_true", help="write the context (as the model saw it) and the "
+                                                               "prediction next to each other in one video")
+    p.add_argument("--steps", type=at_least(2), help="denoising steps (default: the checkpoint's sampling.steps)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: sampling.guidance)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same video")
+    p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
+                                                     "clip (default: the checkpoint's generator.history_frames)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
+    p.set_defaults(handler=run)
+
+
 def run(args) -> int:
-    if args.scenes < 1:
-        raise NSPError(f"--scenes {args.scenes}: must be at least 1")
     if args.example and args.scenes > 1:
         raise NSPError("--example with --scenes: a visual sentence predicts one scene (B'); use --scenes 1")
-    if args.steps is not None and args.steps < 2:
-        raise NSPError(f"--steps {args.steps}: must be at least 2")
     rendered = {"image": args.image, "audio": args.audio, "text_frames": args.text_frames}
     if args.clip is None and not any(rendered.values()) and not args.text:
         raise NSPError("nothing to predict from: give a clip, --image, --audio, --text-frames or --text")
@@ -55,18 +91,24 @@ def run(args) -> int:
         print(f"nothing to do: every clip in {source} has its prediction in {out} (--force redoes them)")
         return 0
 
-    from nsp.cli.common import history_override, pick_device, resolve_checkpoint
-    from nsp.video.io import read_audio, read_image, read_video
+    from nsp.cli.common import history_override, resolve_checkpoint
+    from nsp.config import validate_config
+    from nsp.model import read_checkpoint_meta
+    from nsp.runtime import pick_device
+    from nsp.video.io import read_audio, read_context_clip, read_image
 
-    # bad input fails here, before any model is loaded
-    for path in ([source] if source is not None and source.is_file() else []) + [Path(x) for x in args.example or []]:
-        read_video(path, last_seconds=1.0)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    overrides = history_override(args.history_frames)
+    # Bad input fails here, before any model is loaded; each file is decoded once (only the end a context needs).
+    generator = validate_config(read_checkpoint_meta(checkpoint)["model"], str(checkpoint)).generator
+    decoded = {}
+    if source is not None and source.is_file():
+        decoded[source] = read_context_clip(source, generator, 1 if args.example else None)
+    examples = [read_context_clip(x, generator, 1) for x in args.example or []]
     if args.image:
         read_image(args.image)
     if args.audio:
         read_audio(args.audio, max_seconds=1.0)
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    overrides = history_override(args.history_frames)
 
     from tqdm.auto import tqdm
 
@@ -83,17 +125,16 @@ def run(args) -> int:
     (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []
     steps = args.steps or pipe.model.config.sampling.steps
-    if args.labels:  # each label as the model's VAE draws it, once for all inputs
-        from nsp.data.everything import nearest_label
-        from nsp.evaluation.classify import drawn_labels
+    if args.labels:
+        from nsp.evaluation.classify import label_answerer
 
-        drawn = drawn_labels(pipe, args.labels)
+        answer = label_answerer(pipe, args.labels)
     bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
     for clip_path, target in todo:
         bar.set_postfix(clip=(clip_path.name if clip_path else "-")[-30:])
         try:
-            context = pipe.visual_sentence(args.example, clip_path) if args.example else \
-                pipe.render_context(clip_path, **rendered)
+            clip = decoded.get(clip_path, clip_path)
+            context = pipe.visual_sentence(examples, clip) if args.example else pipe.render_context(clip, **rendered)
         except NSPError as err:
             if len(todo) == 1:
                 raise
@@ -110,7 +151,7 @@ def run(args) -> int:
                   f"{result.fps:g} fps{', side by side with the context' if args.side_by_side else ''})")
         if args.labels:
             first_scene = result.frames[0][:len(result.frames[0]) // args.scenes]
-            bar.write(f"answer: {nearest_label(first_scene, args.labels, drawn)}")
+            bar.write(f"answer: {answer(first_scene)}")
     bar.close()
     for line in failed:
         print(f"skipped: {line}", file=sys.stderr)

@@ -13,21 +13,42 @@ import sys
 import tempfile
 from pathlib import Path
 
+from nsp.cli.args import at_least, count, positive, positive_float
 from nsp.errors import NSPError
 
 
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help="a web page and an HTTP API that predict the next scene of uploaded clips",
+                       description="Serve the model: a page at http://HOST:PORT/ to upload a clip, set the sampling "
+                                   "and watch the prediction, and an HTTP API (POST /api/predict with a multipart "
+                                   "field clip -> the mp4; POST /api/jobs + GET /api/jobs/ID for progress). Requests "
+                                   "are queued and run one at a time; uploads live in a private temporary directory "
+                                   "only until decoded.")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the demo's, runs/demo/final, or "
+                                        "$NSP_CHECKPOINT)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
+                                                       "0.0.0.0 lets anyone who can reach it in)")
+    p.add_argument("--port", type=count, default=7860, help="port (default 7860)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--max-upload-mb", type=positive_float, default=200.0, help="largest upload accepted (default 200 MB)")
+    p.add_argument("--max-clip-seconds", type=positive_float, default=300.0, help="longest clip accepted (default 300 s)")
+    p.add_argument("--timeout", type=positive_float, default=600.0,
+                   help="seconds from a request to its finished prediction, queueing included, before it is "
+                        "stopped (default 600)")
+    p.add_argument("--max-queued", type=positive, default=8, help="requests that may wait; more get 503 (default 8)")
+    p.add_argument("--max-steps", type=at_least(2), default=100, help="most denoising steps a request may ask (default 100)")
+    p.add_argument("--max-scenes", type=positive, default=8, help="most scenes a request may ask (default 8)")
+    p.set_defaults(handler=run)
+
+
 def run(args) -> int:
-    for name in ("max_upload_mb", "max_clip_seconds", "timeout", "max_queued", "max_steps", "max_scenes"):
-        if getattr(args, name) <= 0:
-            raise NSPError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be positive")
-    if not 0 <= args.port <= 65535:
+    if args.port > 65535:
         raise NSPError(f"--port {args.port}: must be 0..65535")
-    if args.max_steps < 2:
-        raise NSPError(f"--max-steps {args.max_steps}: must be at least 2")
 
     import uvicorn
 
-    from nsp.cli.common import pick_device, resolve_checkpoint
+    from nsp.cli.common import resolve_checkpoint
+    from nsp.runtime import pick_device
     from nsp.pipeline import NSPPipeline
     from nsp.serve.app import Limits, build_app
 

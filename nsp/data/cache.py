@@ -10,7 +10,7 @@ The manifest records which VAE and VLM input format produced it; a mismatching c
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +23,17 @@ from nsp.data.shards import SPLITS, ShardWriter, read_manifest, write_manifest
 from nsp.errors import NSPError
 from nsp.files import atomic_path
 from nsp.generation.ltx import frames_to_video
-from nsp.video.qwen_input import VideoInput, prepare_video
+from nsp.video.qwen_input import VideoInput
 
 
 @dataclass
-class CachedPair:
+class LatentPair:
+    """A pair as training reads it, from the cache or encoded on the fly: the same record either way."""
+
     key: str
-    latents: dict[str, torch.Tensor]
-    video_input: VideoInput | None
-    meta: dict
+    latents: dict[str, torch.Tensor]  # "next", "context", "image", "last": normalised (C, f, h, w)
+    video: VideoInput | None  # the context clip, ready for the VLM
+    meta: dict = field(default_factory=dict)  # captions, fps, scene (synthetic), ...
 
     @property
     def size(self) -> tuple[int, ...]:
@@ -50,14 +52,14 @@ def cache_dataset(data: str | Path, checkpoint: str | Path, out: str | Path, spl
                   batch_size: int = 8, device: str | None = None, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
-    from nsp.cli.common import pick_device
+    from nsp.runtime import pick_device
     from nsp.model import NSPModel
 
     data, out = Path(data), Path(out)
     source = read_manifest(data)
     splits = splits or [s for s in SPLITS if (data / s).is_dir()]
     model = NSPModel.from_pretrained(checkpoint).to(pick_device(device)).eval()
-    enc, cfg = model.context_encoder, model.config.vlm
+    enc = model.context_encoder
     dev = enc.queries.device
     manifest = {"kind": "latent-cache", "source": str(data.resolve()), "source_kind": source.get("kind"),
                 "checkpoint": str(Path(checkpoint).resolve()), "signature": cache_signature(model), "splits": {}}
@@ -74,8 +76,7 @@ def cache_dataset(data: str | Path, checkpoint: str | Path, out: str | Path, spl
                         tensors = {name: t[i].contiguous().cpu() for name, t in latents.items()}
                         meta = dict(pair.meta)
                         if pair.context is not None:
-                            v = prepare_video(pair.context.frames, pair.context.fps, cfg.video, enc.spec,
-                                              cfg.max_tokens)
+                            v = enc.video_input(pair.context.frames, pair.context.fps)
                             tensors["pixel_values_videos"] = v.pixel_values_videos
                             tensors["video_grid_thw"] = v.video_grid_thw
                             meta["video_input"] = {"second_per_grid_t": v.second_per_grid_t,
@@ -105,7 +106,7 @@ def encode_pair_latents(model, batch, device) -> dict[str, torch.Tensor]:
     return out
 
 
-def decode_cached(sample: dict[str, bytes], shard: str) -> CachedPair:
+def decode_cached(sample: dict[str, bytes], shard: str) -> LatentPair:
     key = sample["__key__"]
     if "latents.safetensors" not in sample or "json" not in sample:
         raise NSPError(f"{shard}:{key}: incomplete cached sample")
@@ -116,7 +117,7 @@ def decode_cached(sample: dict[str, bytes], shard: str) -> CachedPair:
         vi = meta["video_input"]
         video = VideoInput(tensors.pop("pixel_values_videos"), tensors.pop("video_grid_thw"),
                            vi["second_per_grid_t"], tuple(vi["timestamps"]), vi["merge_size"])
-    return CachedPair(key, tensors, video, meta)
+    return LatentPair(key, tensors, video, meta)
 
 
 class CachedStream(ShardStream):
@@ -131,5 +132,5 @@ class CachedStream(ShardStream):
                            f"(cache made from {manifest['checkpoint']}); re-run `nsp data cache`")
         super().__init__(root, split, **kwargs)
 
-    def decode(self, sample: dict[str, bytes], shard: str) -> CachedPair:
+    def decode(self, sample: dict[str, bytes], shard: str) -> LatentPair:
         return decode_cached(sample, shard)

@@ -26,6 +26,13 @@ def drawn_labels(pipe, labels: list[str]) -> dict[str, np.ndarray]:
     return dict(zip(labels, video_to_frames(video)))
 
 
+def label_answerer(pipe, labels: list[str]):
+    """`nsp predict --labels`: a function naming the label nearest to a generated clip, as the model's VAE draws
+    each label (drawn once, here)."""
+    drawn = drawn_labels(pipe, labels)
+    return lambda clip: nearest_label(clip, labels, drawn)
+
+
 def classification_report(pairs: list, predictions: list[np.ndarray],
                           drawn: dict[str, dict[str, np.ndarray]] | None = None) -> dict:
     """`pairs`: an everything split (meta: task, label, labels); `predictions`: one clip per pair, in order;

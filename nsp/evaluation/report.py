@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nsp.data.inspect import sheet
 from nsp.files import atomic_path
 from nsp.plots import bar_plot
+from nsp.video.frames import sheet
 
 NAMES = {"model": "model", "no_context": "no context (prompt only)", "shuffled_context": "shuffled context",
          "copy_last_frame": "copy last frame", "real_next_scene": "real next scene"}

@@ -14,7 +14,7 @@ from torch import nn
 from nsp.config import GeneratorConfig
 from nsp.errors import NSPError
 from nsp.files import resolve_local
-from nsp.understanding.vlm import DTYPES
+from nsp.runtime import DTYPES
 
 # LTX-Video's scheduler: resolution-dependent shift (mu from the token count) and a terminal sigma of 0.1.
 LTX_SCHEDULER = {"base_image_seq_len": 1024, "base_shift": 0.95, "max_image_seq_len": 4096, "max_shift": 2.05,

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from nsp.errors import NSPError
-from nsp.rewards import Candidate, Scores, register
+from nsp.rewards.base import Candidate, Scores, register
 from nsp.rewards.judge import QUESTION
 
 

@@ -8,9 +8,8 @@ import numpy as np
 import torch
 
 from nsp.errors import NSPError
-from nsp.rewards import Candidate, Scores, register
+from nsp.rewards.base import Candidate, Scores, register
 from nsp.understanding.context import chat_ids, token_types
-from nsp.video.qwen_input import prepare_video
 
 QUESTION = ("The first part of this video is a scene; the second part is meant to show what happens next. "
             "Does the second part follow causally and visually from the first? Answer Yes or No.")
@@ -31,7 +30,7 @@ class JudgeReward:
     def probability(self, context: np.ndarray | None, generated: np.ndarray) -> float:
         enc, cfg = self.model.context_encoder, self.model.config.vlm
         frames = generated if context is None else np.concatenate([context, generated])
-        video = prepare_video(frames, self.model.config.generator.fps, cfg.video, enc.spec, 4 * cfg.max_tokens)
+        video = enc.video_input(frames, self.model.config.generator.fps, 4 * cfg.max_tokens)
         ids = torch.tensor([chat_ids(enc.tokenizer, cfg.family, self.question, video)])
         device = enc.queries.device
         out = enc.vlm(input_ids=ids.to(device), attention_mask=torch.ones_like(ids).to(device),

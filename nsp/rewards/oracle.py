@@ -8,7 +8,7 @@ import numpy as np
 
 from nsp.data.judge import judge_sample
 from nsp.errors import NSPError
-from nsp.rewards import Candidate, Scores, register
+from nsp.rewards.base import Candidate, Scores, register
 
 MODES = ("dense", "pass")
 

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from nsp.errors import NSPError
-from nsp.rewards import Candidate, Scores, register
+from nsp.rewards.base import Candidate, Scores, register
 from nsp.understanding.features import clip_features
 
 LIKENESS_WEIGHT = 0.7

@@ -125,26 +125,38 @@ def predict(pipe: NSPPipeline, job: Job) -> dict:
             "width": int(video.shape[2]), "scenes": w.scenes, "seconds": round(time.monotonic() - job.started, 3)}
 
 
-def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
-    cfg = pipe.model.config
-    uploads, results = workdir / "uploads", workdir / "jobs"
-    uploads.mkdir(mode=0o700, exist_ok=True)
-    results.mkdir(mode=0o700, exist_ok=True)
-    queue = JobQueue(lambda job: predict(pipe, job), max_queued=limits.max_queued)
+def form_number(form, name: str, kind, default, low, high):
+    """A form field as a number in [low, high] (empty: the default); anything else is a 400 naming the field."""
+    raw = form.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = kind(str(raw))
+    except ValueError:
+        raise HTTPException(400, f"{name}: expected {kind.__name__}, got {str(raw)[:40]!r}") from None
+    if not low <= value <= high:
+        raise HTTPException(400, f"{name}: {value} is outside {low}..{high}")
+    return value
 
-    def number(form, name: str, kind, default, low, high):
-        raw = form.get(name)
-        if raw is None or str(raw).strip() == "":
-            return default
-        try:
-            value = kind(str(raw))
-        except ValueError:
-            raise HTTPException(400, f"{name}: expected {kind.__name__}, got {str(raw)[:40]!r}") from None
-        if not low <= value <= high:
-            raise HTTPException(400, f"{name}: {value} is outside {low}..{high}")
-        return value
 
-    def read_context(path: Path, name: str | None) -> Clip:
+class Server:
+    """The model, the server's limits, its private directories and the job queue; each route is a method."""
+
+    def __init__(self, pipe: NSPPipeline, limits: Limits, workdir: Path):
+        self.pipe, self.limits, self.cfg = pipe, limits, pipe.model.config
+        self.uploads, self.results = workdir / "uploads", workdir / "jobs"
+        self.uploads.mkdir(mode=0o700, exist_ok=True)
+        self.results.mkdir(mode=0o700, exist_ok=True)
+        self.queue = JobQueue(lambda job: predict(pipe, job), max_queued=limits.max_queued)
+
+    def routes(self) -> list[Route]:
+        return [Route("/", self.page), Route("/api/info", self.info),
+                Route("/api/jobs", self.create_job, methods=["POST"]), Route("/api/jobs/{job_id}", self.get_job),
+                Route("/api/predict", self.predict_now, methods=["POST"]),
+                Route("/api/jobs/{job_id}/{which:str}", self.job_file)]
+
+    # ---- requests -> work -----------------------------------------------------------------------------------------
+    def read_context(self, path: Path, name: str | None) -> Clip:
         """The upload -> the model's context; every problem is a 4xx naming the clip (never the server's path)."""
         label = f"clip {name!r}" if name else "clip"
         try:
@@ -154,20 +166,21 @@ def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
                 seconds = video_duration(path)
             except NSPError as err:
                 raise HTTPException(415, str(err).replace(str(path), label)) from None
-            if seconds is not None and seconds > limits.max_clip_seconds:
+            if seconds is not None and seconds > self.limits.max_clip_seconds:
                 raise HTTPException(413, f"{label}: {seconds:.0f} s long; this server takes clips up to "
-                                         f"{limits.max_clip_seconds:g} s")
+                                         f"{self.limits.max_clip_seconds:g} s")
             try:
-                return pipe.fit_context(path)
+                return self.pipe.fit_context(path)
             except NSPError as err:
                 raise HTTPException(422, str(err).replace(str(path), label)) from None
         finally:
             path.unlink(missing_ok=True)  # the upload is not kept a moment longer than needed
 
-    async def read_work(request: Request) -> Work:
+    async def read_work(self, request: Request) -> Work:
         kind = request.headers.get("content-type", "")
         if not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             raise HTTPException(415, "send the clip as multipart/form-data (fields: " + ", ".join(FIELDS) + ")")
+        limits, sampling = self.limits, self.cfg.sampling
         async with request.form(max_files=1, max_fields=len(FIELDS)) as form:
             unknown = sorted(set(form.keys()) - set(FIELDS))
             if unknown:
@@ -175,10 +188,10 @@ def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
             text = str(form.get("text") or "").strip() or None
             if text and len(text) > limits.max_text_chars:
                 raise HTTPException(400, f"text: {len(text)} characters; at most {limits.max_text_chars}")
-            steps = number(form, "steps", int, cfg.sampling.steps, 2, limits.max_steps)
-            guidance = number(form, "guidance", float, cfg.sampling.guidance, 0.0, 20.0)
-            seed = number(form, "seed", int, 0, 0, 2**31 - 1)
-            scenes = number(form, "scenes", int, 1, 1, limits.max_scenes)
+            steps = form_number(form, "steps", int, sampling.steps, 2, limits.max_steps)
+            guidance = form_number(form, "guidance", float, sampling.guidance, 0.0, 20.0)
+            seed = form_number(form, "seed", int, 0, 0, 2**31 - 1)
+            scenes = form_number(form, "scenes", int, 1, 1, limits.max_scenes)
             upload = form.get("clip")
             if upload is not None and not isinstance(upload, UploadFile):
                 raise HTTPException(400, "clip: expected a file upload")
@@ -187,51 +200,52 @@ def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
             context = name = None
             if upload is not None:
                 name = (upload.filename or "")[:200] or None
-                path = uploads / uuid.uuid4().hex  # our name, in our private directory
+                path = self.uploads / uuid.uuid4().hex  # our name, in our private directory
                 with path.open("wb") as f:
                     while chunk := await upload.read(CHUNK):
                         f.write(chunk)
-                context = await anyio.to_thread.run_sync(read_context, path, name)
+                context = await anyio.to_thread.run_sync(self.read_context, path, name)
         return Work(context, name, text, steps, guidance, seed, scenes)
 
-    async def submit(request: Request) -> Job:
-        if queue.full():  # before reading a large upload that would only be refused
-            raise HTTPException(503, f"the queue is full ({limits.max_queued} waiting); try again later")
-        work = await read_work(request)
+    async def submit(self, request: Request) -> Job:
+        if self.queue.full():  # before reading a large upload that would only be refused
+            raise HTTPException(503, f"the queue is full ({self.limits.max_queued} waiting); try again later")
+        work = await self.read_work(request)
         job_id = uuid.uuid4().hex
-        (results / job_id).mkdir(mode=0o700)
+        (self.results / job_id).mkdir(mode=0o700)
         try:
-            return queue.submit(Job(work, results / job_id, limits.timeout, id=job_id))
+            return self.queue.submit(Job(work, self.results / job_id, self.limits.timeout, id=job_id))
         except QueueFull as err:
-            (results / job_id).rmdir()
+            (self.results / job_id).rmdir()
             raise HTTPException(503, str(err)) from None
 
-    def find(request: Request) -> Job:
-        job = queue.get(request.path_params["job_id"])
+    def find(self, request: Request) -> Job:
+        job = self.queue.get(request.path_params["job_id"])
         if job is None:
             raise HTTPException(404, f"job {request.path_params['job_id'][:40]!r}: not found (unknown or expired)")
         return job
 
-    async def page(request: Request):
+    # ---- routes ---------------------------------------------------------------------------------------------------
+    async def page(self, request: Request):
         return HTMLResponse(PAGE.read_text())
 
-    async def info(request: Request):
-        g = cfg.generator
+    async def info(self, request: Request):
+        g, sampling = self.cfg.generator, self.cfg.sampling
         return JSONResponse({"model": {"frames": g.num_frames, "fps": g.fps, "height": g.height, "width": g.width},
-                             "defaults": {"steps": cfg.sampling.steps, "guidance": cfg.sampling.guidance, "seed": 0,
+                             "defaults": {"steps": sampling.steps, "guidance": sampling.guidance, "seed": 0,
                                           "scenes": 1},
-                             "limits": dict(asdict(limits), max_upload_bytes=limits.max_upload_bytes),
-                             "queued": queue.waiting()})
+                             "limits": dict(asdict(self.limits), max_upload_bytes=self.limits.max_upload_bytes),
+                             "queued": self.queue.waiting()})
 
-    async def create_job(request: Request):
-        job = await submit(request)
-        return JSONResponse(job_json(queue, job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+    async def create_job(self, request: Request):
+        job = await self.submit(request)
+        return JSONResponse(job_json(self.queue, job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
-    async def get_job(request: Request):
-        return JSONResponse(job_json(queue, find(request)))
+    async def get_job(self, request: Request):
+        return JSONResponse(job_json(self.queue, self.find(request)))
 
-    async def job_file(request: Request):
-        job, which = find(request), request.path_params["which"]
+    async def job_file(self, request: Request):
+        job, which = self.find(request), request.path_params["which"]
         if which not in ("video", "context"):  # the URL names one of our two files, never a path
             raise HTTPException(404, f"{which[:40]!r}: not found (video or context)")
         path = job.dir / f"{which}.mp4"
@@ -239,20 +253,21 @@ def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path) -> Starlette:
             raise HTTPException(404, f"job {job.id}: no {which} video ({job.status})")
         return FileResponse(path, media_type="video/mp4", filename=f"nsp-{job.id[:8]}-{which}.mp4")
 
-    async def predict_now(request: Request):
-        job = await submit(request)
+    async def predict_now(self, request: Request):
+        job = await self.submit(request)
         await anyio.to_thread.run_sync(job.done.wait)  # the job itself ends by limits.timeout
-        summary = job_json(queue, job)
+        summary = job_json(self.queue, job)
         if job.status != "done":
             return error({"timeout": 504, "input": 422}.get(job.failure, 500), job.error or "prediction failed")
         return FileResponse(job.dir / "video.mp4", media_type="video/mp4", filename=f"nsp-{job.id[:8]}.mp4",
                             headers={"X-NSP-Summary": json.dumps(summary)})
 
-    async def http_error(request: Request, exc: HTTPException):
-        return error(exc.status_code, exc.detail)
 
-    routes = [Route("/", page), Route("/api/info", info), Route("/api/jobs", create_job, methods=["POST"]),
-              Route("/api/jobs/{job_id}", get_job), Route("/api/predict", predict_now, methods=["POST"]),
-              Route("/api/jobs/{job_id}/{which:str}", job_file)]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+async def http_error(request: Request, exc: HTTPException):
+    return error(exc.status_code, exc.detail)
+
+
+def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path):
+    """The ASGI app: the routes behind the upload limit."""
+    app = Starlette(routes=Server(pipe, limits, workdir).routes(), exception_handlers={HTTPException: http_error})
     return BodyLimit(app, limits.max_upload_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import DynamicCache
@@ -16,7 +17,7 @@ from transformers import DynamicCache
 from nsp.config import VLMConfig
 from nsp.errors import NSPError
 from nsp.understanding.tokenizer import CHAT_TEMPLATE
-from nsp.video.qwen_input import VideoInput, VisionSpec
+from nsp.video.qwen_input import VideoInput, VisionSpec, prepare_video
 
 TEXT, IMAGE, VIDEO = 0, 1, 2  # mm_token_type_ids values (transformers needs them for 3-D M-RoPE positions)
 
@@ -91,6 +92,10 @@ class ContextEncoder(nn.Module):
         self.num_queries, self.hidden_size = num_queries, int(embed.shape[1])
 
     # ---- inputs -------------------------------------------------------------------------------------------------
+    def video_input(self, frames: np.ndarray, fps: float, max_tokens: int | None = None) -> VideoInput:
+        """Decoded frames (T, H, W, 3) as this VLM's video input: its frame policy and token budget."""
+        return prepare_video(frames, fps, self.cfg.video, self.spec, max_tokens or self.cfg.max_tokens)
+
     def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None
                 ) -> ContextBatch:
         """Chat-formatted contexts: [clip] + "<prompt> <text>", then the generation prompt; queries follow."""

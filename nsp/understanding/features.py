@@ -8,14 +8,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nsp.video.qwen_input import prepare_video
-
 
 @torch.no_grad()
 def clip_features(model, frames: np.ndarray, fps: float | None = None) -> torch.Tensor:
     """(T, H, W, 3) uint8 -> (D,) float: the VLM vision tower's merged tokens, averaged."""
-    enc, cfg = model.context_encoder, model.config.vlm
-    video = prepare_video(frames, fps or model.config.generator.fps, cfg.video, enc.spec, cfg.max_tokens)
+    enc = model.context_encoder
+    video = enc.video_input(frames, fps or model.config.generator.fps)
     device = enc.queries.device
     out = enc.vlm.model.get_video_features(video.pixel_values_videos.to(device), video.video_grid_thw[None].to(device))
     return torch.cat(out.pooler_output).float().mean(0)

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from nsp.config import VLMConfig
 from nsp.errors import NSPError
+from nsp.runtime import DTYPES
 from nsp.understanding.tokenizer import build_tiny_tokenizer
 from nsp.video.qwen_input import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, VisionSpec
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 # Architectures for random initialisation, per family. Token ids are filled in from the tokenizer.
 VLM_ARCHS: dict[str, dict[str, dict]] = {

@@ -2,7 +2,8 @@
 
 A user's clip becomes a context the way training contexts were made: the model's frame rate, its last `num_frames`
 frames (the scene ends where the next one begins), and its frame size by a centre crop to the model's aspect ratio
-and a resize. A crop, not a letterbox: the model never saw black bars, and would read them as part of the scene."""
+and a resize. A crop, not a letterbox: the model never saw black bars, and would read them as part of the scene. And clips laid out
+to be looked at: side by side, or as a contact sheet."""
 
 from __future__ import annotations
 
@@ -65,3 +66,18 @@ def side_by_side(*clips: np.ndarray, gap: int = 2) -> np.ndarray:
             parts.append(np.full((length, c.shape[1], gap, 3), 255, np.uint8))
         parts.append(np.concatenate([c, np.repeat(c[-1:], length - len(c), axis=0)]) if len(c) < length else c)
     return np.concatenate(parts, axis=2)
+
+
+def sheet(rows: list[list[np.ndarray]], frames_per_clip: int = 5, gap: int = 4) -> np.ndarray:
+    """A grid image: one row per list of clips (T, H, W, 3), each clip shown as evenly spaced frames."""
+    out = []
+    for clips in rows:
+        parts = []
+        for frames in clips:
+            idx = np.linspace(0, len(frames) - 1, min(frames_per_clip, len(frames))).round().astype(int)
+            parts.append(np.concatenate(list(frames[idx]), axis=1))
+            parts.append(np.full((frames.shape[1], gap, 3), 255, np.uint8))
+        out.append(np.concatenate(parts[:-1], axis=1))
+    width = max(r.shape[1] for r in out)
+    out = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in out]
+    return np.concatenate(out, axis=0)

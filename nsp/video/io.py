@@ -40,6 +40,14 @@ def read_video(path: str | Path, last_seconds: float | None = None, max_side: in
     return _decode(str(path), str(path), last_seconds, max_side)
 
 
+
+def read_context_clip(path: str | Path, generator, clips: int | None = None) -> Clip:
+    """Decode what a context of `clips` clip lengths (default generator.context_clips; `generator` a
+    GeneratorConfig) needs: only the clip's end, at a bounded size."""
+    frames = generator.num_frames * (clips or generator.context_clips)
+    side = 2 * max(generator.height, generator.width)
+    return read_video(path, last_seconds=frames / generator.fps + 1.0, max_side=side)
+
 def video_duration(path: str | Path) -> float | None:
     """Seconds of the first video stream from the container's header, without decoding (None when the container does
     not say, e.g. a raw stream); raises the same NSPError as `read_video` for a file that is not a video."""

@@ -1,0 +1,26 @@
+"""Process-wide settings, made by the process that owns them (the `nsp` command, a training run), never by `import
+nsp`: a library must not change its user's process. Light on purpose (no torch)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/kfd")  # NVIDIA, ROCm
+
+
+def use_cpu_deepspeed_without_gpu() -> None:
+    """DeepSpeed probes for an accelerator when imported and warns on a machine without one; say it is the CPU."""
+    if not any(os.path.exists(node) for node in GPU_DEVICE_NODES):
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+
+
+def configure_command_process() -> None:
+    """What the `nsp` command sets up before a command runs."""
+    # No code path downloads anything (every load is local_files_only); make the hub libraries agree.
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars say what is happening
+    use_cpu_deepspeed_without_gpu()
+    # bitsandbytes warns at import that an optional kernels package (which would download at run time) is absent.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
