@@ -142,19 +142,23 @@ def probe_record(run: Path) -> dict:
     import torch
 
     from nsp.evaluation.predict import load_pairs
-    from nsp.evaluation.probe import probe
+    from nsp.evaluation.probe import answer_accuracy, probe
     from nsp.model import NSPModel
 
     train, test = load_pairs(run / "data", "train", 1000), load_pairs(run / "data", "test", None)
     reports = {}
     for name in ("init", "final"):
         torch.manual_seed(0)
-        reports[name] = probe(NSPModel.from_pretrained(run / name).eval(), train, test)
+        model = NSPModel.from_pretrained(run / name).eval()
+        reports[name] = probe(model, train, test)
+    vlm_answer = answer_accuracy(model, test)  # the frozen VLM is the same in both
     final = reports["final"]["query_states"]["outcome"]
     return result("cuts_probe_tiny", round(final["accuracy"], 4), "linear-probe accuracy of the next shot's outcome "
                   "from the final model's query states, held-out contexts", None, "higher", COMMAND,
                   ci=final["ci"], chance=final["chance"], classes=final["classes"], final=reports["final"],
-                  untrained_queries=reports["init"])
+                  untrained_queries=reports["init"], vlm_answer=vlm_answer,
+                  vlm_answer_note="the VLM's own answer to the NSP prompt, word by word (teacher-forced): the share "
+                                  "of held-out contexts whose lane / colour / way it names right")
 
 
 def cuts_record(run: Path, summary: dict) -> list[dict]:

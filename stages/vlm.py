@@ -8,8 +8,8 @@ pre-step. Next-token prediction on two tasks:
                                       structures; so the vision tower must read where things are and how they move)
     the context caption            -> the next caption (the world's rules, in words)
 On the scene-cut world (`cuts.py`) the clip task is the model's own question: the context clip + the NSP prompt ->
-what the next shot shows (its caption: which ball, from where, which lamp); so what comes after the cut is in the
-VLM's states where the queries read them.
+what the next shot shows (`cut_answer`: the outcome in a few words, then the next shot's caption); so what comes after
+the cut is in the VLM's states where the queries read them.
 and, with `data.read_text` > 0, a third, reading (what a pretrained Qwen-VL can do and Everything is a video needs):
     random words rendered as frames (nsp/video/render.py, laid out as `nsp predict --text-frames` lays them
     out) + "Read the text."  -> the words (WORDS: everyday English, in random order)
@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from nsp.data.cuts import CutScene, cut_answer
 from nsp.data.loader import PairStream
 from nsp.data.world import Scene, describe_state
 from nsp.stages.base import Stage
 from nsp.understanding.context import chat_ids, token_types
-from nsp.video.qwen_input import prepare_video
 from nsp.video.render import place_tokens, render_text, token_slots
 
 DESCRIBE = "Describe the scene."
@@ -103,17 +103,17 @@ class VLMStage(Stage):
             length = g.num_frames * g.context_clips
             target = random_words(rng, len(token_slots(length, g.fps, cfg.video, tp)))
             frames = place_tokens(render_text(target, g.height, g.width), length, g.fps, cfg.video, tp)
-            video = prepare_video(frames, g.fps, cfg.video, enc.spec, cfg.max_tokens)
+            video = enc.video_input(frames, g.fps)
             prompt = chat_ids(tok, cfg.family, READ, video)
         elif "cut" in pair.meta and pair.context is not None and rng.random() >= TEXT_TASK_SHARE:
             clip = pair.context
-            video = prepare_video(clip.frames, clip.fps, cfg.video, enc.spec, cfg.max_tokens)
+            video = enc.video_input(clip.frames, clip.fps)
             prompt = chat_ids(tok, cfg.family, cfg.prompt, video)
-            target = captions.get("next", "")
+            target = cut_answer(CutScene.from_json(pair.meta["cut"]))
         elif "scene" in pair.meta and rng.random() >= TEXT_TASK_SHARE:
             use_next = rng.random() < 0.5 or pair.context is None
             clip = pair.next if use_next else pair.context
-            video = prepare_video(clip.frames, clip.fps, cfg.video, enc.spec, cfg.max_tokens)
+            video = enc.video_input(clip.frames, clip.fps)
             prompt = chat_ids(tok, cfg.family, DESCRIBE, video)
             size = clip.frames.shape[1]
             target = describe_state(Scene.from_json(pair.meta["scene"]), int(use_next), clip.num_frames, size)

@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from nsp.data.cuts import (CUT_FAMILIES, CutScene, context_state, cut_captions, cut_key, outcomes, render_cut_clip,
-                           sample_cut_scene, visible_masks)
+from nsp.data.cuts import (COLUMN_WORDS, CUT_FAMILIES, LANE_WORDS, CutScene, context_state, cut_captions, cut_key,
+                           outcomes, render_cut_clip, render_cut_frame, sample_cut_scene, visible_masks)
 from nsp.data.cuts_oracle import judge_cut
 from nsp.data.oracle import vae_like_degradation
 from nsp.data.world import RADIUS, frame_times
@@ -30,6 +30,21 @@ def test_the_mover_is_seen_early_and_gone_from_the_last_latent_frame():
         assert areas[3] >= 0.9 * full  # in full view in the VLM's second sampled frame
         assert max(areas[5:]) == 0  # out of sight in every frame a clean history frame covers
         assert min(int(visible_masks(context_state(s, float(t)), 64)[0].sum()) for t in frame_times(9, 0)) > 0.9 * full
+
+
+def test_the_context_s_last_frames_are_the_same_whatever_the_outcome():
+    # What a clean history shows cannot tell outcomes apart: scenes drawn alike but for the outcome end on the same
+    # frames (the bystander's place never follows the mover's lane or, but for the panel's side, its direction).
+    times = frame_times(9, 0)[5:]
+    for family in CUT_FAMILIES:
+        for seed in range(6):
+            ends = {}
+            for k, (direction, _) in enumerate(outcomes(family)):
+                s = sample_cut_scene(np.random.default_rng(seed), family, k)
+                side = s.direction if family in ("reverse", "lamp") else 0
+                ends.setdefault(side, []).append(np.stack([render_cut_frame(s, float(t), 64) for t in times]))
+            for group in ends.values():
+                assert all(np.array_equal(group[0], other) for other in group[1:]), family
 
 
 def test_the_next_shot_depends_on_the_outcome_not_on_the_context_s_details():
@@ -112,10 +127,15 @@ def test_vlm_pre_step_asks_the_nsp_prompt_of_a_cut_context(tmp_path, tiny_model)
     for seed in range(12):
         ids, labels, video = stage._example(pair, np.random.default_rng(seed))
         answer = tok.decode([t for t, lab in zip(ids, labels) if lab != -100], skip_special_tokens=True)
-        assert answer == pair.meta["captions"]["next"]  # what the next shot shows, in words
         seen.add(video is not None)
         if video is not None:  # the clip with the model's own question, as the queries will read it
             assert tiny_model.config.vlm.prompt in tok.decode(ids)
+            # what the next shot depends on first (lane, colour, way), then what it shows, in words
+            scene = CutScene.from_json(pair.meta["cut"])
+            assert answer.startswith((COLUMN_WORDS if scene.family == "time_skip" else LANE_WORDS)[scene.lane])
+            assert answer.endswith(". " + pair.meta["captions"]["next"])
+        else:
+            assert answer == pair.meta["captions"]["next"]
     assert seen == {True, False}  # and the text-only task (context caption -> next caption)
 
 
@@ -143,3 +163,24 @@ def test_last_frame_history_is_what_the_context_ends_on_in_training_and_inferenc
     assert torch.allclose(model.encode_history([swapped]), history[:1], atol=1e-5)
     with pytest.raises(NSPError, match="history_source last_frame gives one latent frame"):
         preset_config("tiny", ["generator.history_frames=2", "generator.history_source=last_frame"])
+
+
+def test_probes_read_what_is_in_the_features_and_the_vlm_answer_is_scored_word_by_word(tmp_path, tiny_model):
+    from nsp.data.loader import PairStream
+    from nsp.data.synth import synthesize
+    from nsp.evaluation.probe import answer_accuracy, fit_and_score
+
+    rng = np.random.default_rng(0)
+    labels = [str(v) for v in rng.integers(3, size=300)]
+    signal = np.eye(3)[[int(v) for v in labels]] + 0.1 * rng.normal(size=(300, 3))
+    noise = rng.normal(size=(300, 3))
+    assert fit_and_score(signal[:200], labels[:200], signal[200:], labels[200:]).mean() > 0.95
+    assert fit_and_score(noise[:200], labels[:200], noise[200:], labels[200:]).mean() < 0.6
+
+    synthesize(tmp_path / "cuts", {"test": 8}, seed=5, workers=1, progress=False, world="cuts")
+    pairs = list(PairStream(tmp_path / "cuts", "test", shuffle=False))
+    scores = answer_accuracy(tiny_model, pairs)
+    assert set(scores) == set(CUT_FAMILIES)
+    assert set(scores["next_room"]) == {"lane", "color", "way"} and set(scores["lamp"]) == {"lane"}
+    assert set(scores["time_skip"]) == {"lane", "color"}
+    assert all(0 <= v <= 1 for facts in scores.values() for v in facts.values())

@@ -100,13 +100,16 @@ def sample_cut_scene(rng: np.random.Generator, family: str, outcome: int | None 
     speed = float(rng.uniform(1.3, 1.6))  # fast enough to be in full view at tau 1/3 and gone by 0.55
     edge = PANEL + R_WIDE if family in ("reverse", "lamp") else 1 + R_WIDE  # canonical: rightward, or down
     start = edge - speed * gone
-    others = [i for i in range(3) if i != lane]
-    other_lane = LANES[others[int(rng.integers(2))]] + float(rng.uniform(-0.015, 0.015))
+    # The bystander's lane and side are drawn independently of the outcome, so that the clean last frame (all a
+    # history frame shows) says nothing about it; the mover passes in front of it when they share a lane. Only the
+    # panel (reverse, lamp) shows which way the mover went, as the room's layout would.
+    other_lane = LANES[int(rng.integers(3))] + float(rng.uniform(-0.015, 0.015))
     along = float(rng.uniform(0.15, 0.45))  # rests in the open part of the room
     if family == "time_skip":
         other_xy = (other_lane, float(rng.uniform(0.3, 0.7)))
     else:
-        other_xy = (along if direction > 0 else 1 - along, other_lane)
+        left = direction > 0 if family in ("reverse", "lamp") else bool(rng.integers(2))
+        other_xy = (along if left else 1 - along, other_lane)
     return CutScene(family, color, other, background, next_background, direction, lane, wobble, start, speed,
                     other_xy)
 
@@ -217,6 +220,20 @@ def cut_captions(s: CutScene) -> dict[str, str]:
         ctx = f"{_a(c)} ball falls down the {COLUMN_WORDS[s.lane]} and through the floor{rest}"
         nxt = f"later, in the room below, the {c} ball lies on the floor at the {COLUMN_WORDS[s.lane]}"
     return {"context": ctx, "next": nxt, "image": describe_cut_frame(s, 0.0)}
+
+
+def cut_answer(s: CutScene) -> str:
+    """The tiny VLM's answer to the NSP prompt: what the next shot depends on in a few words, lane first, then its
+    caption. A 2-layer VLM works a fact out where it must say it; leading with the outcome makes it work it out right
+    where the queries sit (after the prompt), instead of dozens of tokens into the caption."""
+    c, way = s.color, "right" if s.direction > 0 else "left"
+    if s.family == "lamp":
+        short = LANE_WORDS[s.lane]
+    elif s.family == "time_skip":
+        short = f"{COLUMN_WORDS[s.lane]} {c}"
+    else:
+        short = f"{LANE_WORDS[s.lane]} {c} {way}"
+    return f"{short}. {cut_captions(s)['next']}"
 
 
 def describe_cut_frame(s: CutScene, tau: float) -> str:

@@ -1,4 +1,5 @@
-"""What reaches the DiT: linear probes on the VLM's query states, the connector's output and the clean history.
+"""What reaches the DiT: linear probes on the VLM's query states, the connector's output and the clean history; and
+what the VLM itself reads (`answer_accuracy`: its answer to the NSP prompt, word by word).
 
 For each labelled fact of a synthetic context (its family, the moving ball's colour, what the next shot must show),
 a multinomial logistic regression is fitted on the training contexts' features and scored on held-out ones. An
@@ -80,3 +81,39 @@ def probe(model, train_pairs: list, test_pairs: list) -> dict:
             report[name][fact] = {"accuracy": float(right.mean()), "ci": list(bootstrap_ci(right)),
                                   "chance": float(counts.max() / counts.sum()), "classes": len(values)}
     return report
+
+
+@torch.no_grad()
+def answer_accuracy(model, pairs: list) -> dict[str, dict[str, float]]:
+    """{family: {fact: share right}}: how often the frozen VLM, asked the NSP prompt about a cut context, names each
+    fact of its answer (`cuts.cut_answer`: lane, colour, way) right, teacher-forced (each word given the words before
+    it; a word counts as right when all its tokens are the VLM's most likely ones). The queries cannot carry a fact
+    the VLM does not read."""
+    from nsp.data.cuts import CutScene, cut_answer
+    from nsp.understanding.context import chat_ids, token_types
+
+    enc, cfg = model.context_encoder, model.config.vlm
+    tok, device = enc.tokenizer, enc.queries.device
+    right: dict[str, dict[str, list[bool]]] = {}
+    for pair in pairs:
+        if "cut" not in pair.meta or pair.context is None:
+            continue
+        scene = CutScene.from_json(pair.meta["cut"])
+        video = enc.video_input(pair.context.frames, pair.context.fps)
+        prompt = chat_ids(tok, cfg.family, cfg.prompt, video)
+        words = cut_answer(scene).split(".")[0].split()
+        ids = [tok(w, add_special_tokens=False)["input_ids"] for w in words]
+        space = tok(" ", add_special_tokens=False)["input_ids"]
+        answer = [t for i, w in enumerate(ids) for t in (w if i == 0 else space + w)]
+        x = torch.tensor([prompt + answer], device=device)
+        logits = enc.vlm(input_ids=x, attention_mask=torch.ones_like(x),
+                         mm_token_type_ids=token_types(x, enc.vlm.config),
+                         pixel_values_videos=video.pixel_values_videos.to(device),
+                         video_grid_thw=video.video_grid_thw[None].to(device),
+                         second_per_grid_ts=torch.tensor([video.second_per_grid_t])).logits[0]
+        guess = logits[len(prompt) - 1:-1].argmax(-1).tolist()
+        at = 0
+        for fact, word in zip(("lane", "color", "way"), ids):
+            right.setdefault(pair.meta["family"], {}).setdefault(fact, []).append(guess[at:at + len(word)] == word)
+            at += len(word) + len(space)
+    return {family: {fact: float(np.mean(v)) for fact, v in facts.items()} for family, facts in sorted(right.items())}
