@@ -262,3 +262,27 @@ def test_motion_and_similarity_filters():
     assert motion(still) == 0.0 and motion(noisy_still) < 0.002 < motion(moving)
     assert similarity(still[0], noisy_still[0]) > 0.97  # a "cut" between these is a near-duplicate
     assert similarity(still[0], 255 - still[0]) < 0.7
+
+
+def test_build_rebuilds_a_changed_video_and_builds_identical_videos_once(video_dir, tmp_path):
+    import os
+    import shutil
+
+    from nsp.data.build import BuildOptions, build_dataset
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(video_dir / "three_scenes.mp4", src / "a.mp4")
+    shutil.copy(video_dir / "three_scenes.mp4", src / "same_as_a.mp4")  # the same bytes under another name
+    out, opt = tmp_path / "real", BuildOptions(sizes=[(64, 64)], val_fraction=0.0)
+    first = build_dataset([str(src)], out, opt, progress=False)
+    reasons = {s["item"].split("/")[-1]: s["reason"] for s in first["skipped"]}
+    assert first["pairs"]["total"] == 2 and reasons["same_as_a.mp4"].startswith("same content as")
+    # The source changes (another video written over it): its old pairs go, the new ones are built, and its former
+    # copy, no longer one, is built in its own right.
+    shutil.copy(video_dir / "short.mkv", src / "a.mp4")
+    os.utime(src / "a.mp4", ns=(1, 1))
+    second = build_dataset([str(src)], out, opt, progress=False)
+    assert len(list(PairStream(out, "train", shuffle=False))) == second["pairs"]["total"] == 2
+    assert {r["reason"] for r in second["skipped"]} == {"too short"}  # a.mp4 now: short.mkv's one pair
+    assert len(list((out / "videos").glob("*.json"))) == 2 and len(list((out / "train").glob("*.tar"))) == 1

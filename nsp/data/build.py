@@ -5,7 +5,9 @@ Per video: PySceneDetect finds the cuts; every two consecutive scenes make a (pr
 to the size bucket closest to the video's aspect ratio and resized. Pairs are filtered (scene too short, static,
 near-duplicate across the cut) with the reason recorded. Each video's pairs go to one shard, written atomically
 with a record of what happened (`videos/<id>.json`); a re-run skips videos that have a record, so an interrupted
-build resumes. The manifest is rebuilt from the records at the end."""
+build resumes. A video's id follows its path, size and modification time: when a source changes, its old pairs are
+removed and it is built again. Byte-identical videos are built once (the others recorded as duplicates). The manifest
+is rebuilt from the records at the end."""
 
 from __future__ import annotations
 
@@ -62,6 +64,46 @@ def video_id(path: Path) -> str:
     except OSError:
         token = str(path)
     return hashlib.sha1(token.encode()).hexdigest()[:16]
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha1()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def duplicates(videos: list[Path], built: set[str]) -> dict[Path, Path]:
+    """{a video: the one with the same bytes that is built (`built`: ids done already, preferred) or comes first};
+    only files of equal size are read."""
+    by_size: dict[int, list[Path]] = {}
+    for v in videos:
+        by_size.setdefault(v.stat().st_size, []).append(v)
+    out = {}
+    for group in (g for g in by_size.values() if len(g) > 1):
+        first: dict[str, Path] = {}
+        for v in sorted(group, key=lambda v: video_id(v) not in built):
+            out_of = first.setdefault(content_hash(v), v)
+            if out_of is not v:
+                out[v] = out_of
+    return out
+
+
+def remove_stale(out: Path, videos: list[Path]) -> int:
+    """Delete the records and shards of earlier versions of these videos (same file, other size or time), and every
+    duplicate record (duplicates are found again on each run: an original may have changed)."""
+    current = {v.resolve(): video_id(v) for v in videos}
+    removed = 0
+    for record_file in (out / "videos").glob("*.json"):
+        record = json.loads(record_file.read_text())
+        source = Path(record["video"]).resolve()
+        if "duplicate_of" in record or (source in current and record["id"] != current[source]):
+            for split in ("train", "val"):
+                (out / split / f"{record['id']}.tar").unlink(missing_ok=True)
+            record_file.unlink()
+            removed += 1
+    return removed
 
 
 def load_captions(path: str | None) -> dict[str, str]:
@@ -266,7 +308,16 @@ def build_dataset(inputs: list[str], out: Path, opt: BuildOptions, progress: boo
         raise NSPError(f"--captioner {opt.captioner}: not a local directory")
     captions = load_captions(opt.captions)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "videos").mkdir(exist_ok=True)
+    remove_stale(out, videos)
     done = {p.stem for p in (out / "videos").glob("*.json")}
+    copies = {c: o for c, o in duplicates(videos, done).items() if video_id(c) not in done}
+    for copy, original in copies.items():
+        record = {"video": str(copy), "id": video_id(copy), "status": "skipped", "scenes": 0, "pairs": 0,
+                  "skipped": [], "reason": f"same content as {original}", "duplicate_of": str(original)}
+        with atomic_path(out / "videos" / f"{record['id']}.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=2) + "\n")
+    done |= {video_id(c) for c in copies}
     todo = [v for v in videos if video_id(v) not in done]
     jobs = [(v, opt, captions, out) for v in todo]
     with tqdm(total=len(videos), initial=len(videos) - len(todo), desc="build", unit="video",
