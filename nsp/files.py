@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from nsp.errors import NSPError
 
 
 @contextlib.contextmanager
@@ -49,7 +52,18 @@ def resolve_local(value: str, what: str) -> Path:
     """A local directory, or "nsp:<name>" for one shipped in nsp/assets/ (the tiny VAE and VLM)."""
     path = ASSETS / value.removeprefix("nsp:") if value.startswith("nsp:") else Path(value).expanduser()
     if not path.is_dir():
-        from nsp.errors import NSPError
-
         raise NSPError(f"{what}={value}: not a local directory (weights are only read from local snapshots)")
     return path
+
+
+def not_found(path: Path) -> NSPError:
+    """The one-line error for a path that cannot be opened: a symlink loop or a dangling symlink named as such."""
+    path = Path(path)
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return NSPError(f"{path}: symlink loop")
+            return NSPError(f"{path}: broken symlink (to {os.readlink(path)})")
+    return NSPError(f"{path}: file not found")

@@ -40,7 +40,12 @@ def test_bad_inputs_give_one_line_errors_naming_the_file(tmp_path):
         "text.mp4": "not a readable video",
         "audio.mp4": "no video stream",
         "truncated.mp4": "not a readable video|truncated|corrupt",
+        "loop.mp4": "symlink loop",
+        "dangling.mp4": "broken symlink",
     }
+    (tmp_path / "loop.mp4").symlink_to(tmp_path / "loop2.mp4")
+    (tmp_path / "loop2.mp4").symlink_to(tmp_path / "loop.mp4")
+    (tmp_path / "dangling.mp4").symlink_to(tmp_path / "gone.mp4")
     (tmp_path / "empty.mp4").write_bytes(b"")
     (tmp_path / "text.mp4").write_text("this is not a video\n")
     _audio_only(tmp_path / "audio.mp4")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nsp.cli.args import at_least, count, positive
 from nsp.errors import NSPError
+from nsp.files import not_found
 
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 INPUT_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg")
@@ -21,7 +22,7 @@ def jobs(source: Path | None, out: Path, force: bool) -> list[tuple[Path | None,
     """(input clip, output video) pairs: one for a file (or for no clip), one per video file for a directory
     (existing outputs are kept, so an interrupted run over a directory resumes, unless `force`)."""
     if source is not None and not source.exists():
-        raise NSPError(f"{source}: file not found")
+        raise not_found(source)
     if source is None or source.is_file():
         if out.suffix.lower() not in OUTPUT_SUFFIXES:
             raise NSPError(f"--out {out}: unsupported extension (use {', '.join(OUTPUT_SUFFIXES)})")

@@ -24,7 +24,7 @@ from PIL import Image
 
 from nsp.data.shards import sample_members, write_manifest
 from nsp.errors import NSPError
-from nsp.files import atomic_path
+from nsp.files import atomic_path, not_found
 from nsp.video.io import encode_video
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg"}
@@ -247,7 +247,7 @@ def process_video(path: Path, opt: BuildOptions, captions: dict[str, str], capti
 def read_video_header(path: Path) -> dict:
     """Open the file and check it has a decodable video stream (reads only the first frame)."""
     if not path.exists():
-        raise NSPError(f"{path}: file not found")
+        raise not_found(path)
     if path.stat().st_size == 0:
         raise NSPError(f"{path}: empty file (0 bytes)")
     try:
@@ -301,7 +301,7 @@ def build_dataset(inputs: list[str], out: Path, opt: BuildOptions, progress: boo
     videos = find_videos(inputs)
     missing = [v for v in videos if not v.exists()]
     if missing:
-        raise NSPError(f"{missing[0]}: no such file or directory")
+        raise not_found(missing[0])
     if not videos:
         raise NSPError(f"no input videos found in {' '.join(inputs)}")
     if opt.captioner and not Path(opt.captioner).is_dir():

@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from nsp.errors import NSPError
-from nsp.files import atomic_path
+from nsp.files import atomic_path, not_found
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _decode(source, name: str, last_seconds: float | None = None, max_side: int 
 
 def _check_file(path: Path, what: str) -> None:
     if not path.exists():
-        raise NSPError(f"{path}: file not found")
+        raise not_found(path)
     if path.is_dir():
         raise NSPError(f"{path}: is a directory, expected {what}")
     if path.stat().st_size == 0:
