@@ -67,3 +67,15 @@ def not_found(path: Path) -> NSPError:
                 return NSPError(f"{path}: symlink loop")
             return NSPError(f"{path}: broken symlink (to {os.readlink(path)})")
     return NSPError(f"{path}: file not found")
+
+
+def load_safetensors(path: str | Path) -> dict:
+    """The tensors of a safetensors file; anything else (a pickle, a truncated file) is a one-line error: weights are
+    never unpickled."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise NSPError(f"{path}: not a readable safetensors file ({str(err).splitlines()[0][:120]})") from None

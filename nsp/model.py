@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from nsp.config import ModelConfig, deep_merge, parse_overrides, validate_config
 from nsp.connectors import build_connector
 from nsp.errors import NSPError
-from nsp.files import atomic_path, resolve_local
+from nsp.files import atomic_path, load_safetensors, resolve_local
 from nsp.generation import flow
 from nsp.generation.ltx import LTXGenerator, build_generator, frames_to_video
 from nsp.understanding.context import ContextBatch, ContextEncoder
@@ -277,13 +277,17 @@ class NSPModel(nn.Module):
 
             lora = comps["transformer_lora"]
             model.add_dit_lora(lora["rank"], lora["alpha"])
-            set_peft_model_state_dict(model.generator.transformer, load_file(str(path / lora["path"])))
+            set_peft_model_state_dict(model.generator.transformer, load_safetensors(path / lora["path"]))
         return model
 
     def load_trainable(self, file: Path) -> None:
         if not file.is_file():
             raise NSPError(f"{file}: trainable weights missing from the checkpoint")
-        state = load_file(str(file))
+        state = load_safetensors(file)
+        for name, param in (("queries", self.context_encoder.queries), ("null_condition", self.null_condition)):
+            if name not in state or state[name].shape != param.shape:
+                got = tuple(state[name].shape) if name in state else "nothing"
+                raise NSPError(f"{file}: {name} is {got}, this model's config needs {tuple(param.shape)}")
         with torch.no_grad():
             self.context_encoder.queries.copy_(state.pop("queries"))
             self.null_condition.copy_(state.pop("null_condition"))

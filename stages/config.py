@@ -54,19 +54,19 @@ class Phase(_Strict):
     steps: int = Field(ge=1)  # optimizer steps
     trainable: list[Literal["queries", "connector", "transformer", "vae", "vlm"]]
     images: float = Field(0.0, ge=0, le=1)  # t2v: share of batches that are single frames (images)
-    lr: float | None = None  # overrides optim.lr for this phase
+    lr: float | None = Field(None, gt=0, allow_inf_nan=False)  # overrides optim.lr for this phase
 
 
 class OptimSection(_Strict):
     name: Literal["adamw", "adamw8bit", "prodigy"] = "adamw"
-    lr: float = 1e-4  # prodigy: use 1.0 (it estimates the step size itself)
-    weight_decay: float = 0.0
+    lr: float = Field(1e-4, gt=0, allow_inf_nan=False)  # prodigy: use 1.0 (it estimates the step size itself)
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False)
     warmup_steps: int = Field(0, ge=0)
     min_lr_ratio: float = Field(0.1, ge=0, le=1)  # cosine decays to lr * min_lr_ratio
     grad_accum: int = Field(1, ge=1)
-    grad_clip: float = 1.0
+    grad_clip: float = Field(1.0, ge=0, allow_inf_nan=False)
 
 
 class DeepSpeedSection(_Strict):

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from nsp.environment import use_cpu_deepspeed_without_gpu
-from nsp.files import atomic_path
+from nsp.files import atomic_path, load_safetensors
 
 CHECKPOINTS = "checkpoints"
 STATE_JSON = "nsp_state.json"
@@ -209,12 +209,10 @@ class Trainer:
         self.barrier()
 
     def load_checkpoint(self, engine, tag: str, np_rng, torch_gen, ema: EMA | None) -> None:
-        from safetensors.torch import load_file
-
         ck = self.out / CHECKPOINTS
         engine.load_checkpoint(str(ck), tag=tag, load_module_strict=False)
         mine = json.loads((ck / tag / f"rank{self.rank}.{STATE_JSON}").read_text())
-        tensors = load_file(str(ck / tag / f"rank{self.rank}.{STATE_TENSORS}"))
+        tensors = load_safetensors(ck / tag / f"rank{self.rank}.{STATE_TENSORS}")
         set_rng_state(mine["rng"], tensors, np_rng, torch_gen)
         self.state = mine["state"]
         if ema is not None:

@@ -1,6 +1,7 @@
 """NSPModel: trainable sets per stage, the flow-matching loss, checkpoints, and the paper preset's loading path."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -241,3 +242,41 @@ def test_a_timestep_conditioned_vae_decodes_with_noise_from_the_given_generator(
                            for seed in (1, 1, 2))
     assert first.shape == (1, 3, 9, 64, 64)
     assert torch.equal(first, again) and not torch.allclose(first, other)
+
+
+class _Payload:
+    """Unpickling this would create a file: the proof that a pickle was run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("damage", ["weights_pickle", "queries_shape", "vlm_pickle"])
+def test_a_bad_checkpoint_is_a_one_line_error_and_no_pickle_runs(tiny_checkpoint, tmp_path, damage):
+    import pickle
+    import shutil
+
+    from safetensors.torch import save_file
+
+    ck = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoint, ck)
+    marker = tmp_path / "pwned"
+    if damage == "weights_pickle":
+        (ck / "nsp_weights.safetensors").write_bytes(pickle.dumps(_Payload(marker)))
+        expected = "nsp_weights.safetensors: not a readable safetensors file"
+    elif damage == "queries_shape":
+        state = load_file(str(ck / "nsp_weights.safetensors"))
+        state["queries"] = state["queries"][:3].contiguous()
+        save_file(state, str(ck / "nsp_weights.safetensors"))
+        expected = "queries is (3,"
+    else:
+        vlm = ck / "vlm"
+        (vlm / "model.safetensors").unlink()
+        torch.save({"x": _Payload(marker)}, vlm / "pytorch_model.bin")
+        expected = "vlm.path="
+    with pytest.raises(NSPError, match=re.escape(expected)) as err:
+        NSPModel.from_pretrained(ck)
+    assert "\n" not in str(err.value) and not marker.exists()

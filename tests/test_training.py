@@ -134,11 +134,15 @@ def test_config_errors_fail_before_any_work(data, tmp_path):
         (["data.batch_size=big"], "data.batch_size"),
         (["phases=[{name: a, steps: 1, trainable: [vlm]}]"], "the vlm is trained only by the vlm stage"),
         (["model.overrides=[generator.num_frames=10]"], "8k+1"),
+        (["optim.lr=.nan"], "optim.lr"),
+        (["optim.lr=-0.001"], "optim.lr: Input should be greater than 0"),
+        (["rl.keep_best=6", "rl.keep_worst=6"], "rl: Value error, keep_best + keep_worst exceed group_size"),
     ]
     for extra, message in cases:
         r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", data, "--out",
                     tmp_path / "x", *extra)
         assert r.returncode == 2 and message in r.stderr, (extra, r.stderr[-500:])
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr[-500:]
         assert not (tmp_path / "x").exists()
     r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", tmp_path / "nowhere")
     assert r.returncode == 2 and "not found" in r.stderr

@@ -6,6 +6,8 @@ is LTXPipeline's own, reused rather than copied, so LTX-trained weights see exac
 
 from __future__ import annotations
 
+import pickle
+
 import torch
 from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
 from diffusers.pipelines.ltx.pipeline_ltx import LTXPipeline
@@ -193,7 +195,7 @@ def _component(name: str, cfg: GeneratorConfig, source: tuple[str, str | None] |
             if name == "scheduler":
                 return cls.from_pretrained(path, subfolder=subfolder, local_files_only=True)
             return cls.from_pretrained(path, subfolder=subfolder, local_files_only=True, torch_dtype=DTYPES[cfg.dtype])
-        except (OSError, ValueError, EnvironmentError) as err:
+        except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as err:  # refused pickles among them
             where = f"{path}/{subfolder}" if subfolder else path
             raise NSPError(f"{where}: could not load the LTX {name} ({str(err).splitlines()[0][:200]})") from None
     if name == "scheduler":

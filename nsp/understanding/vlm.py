@@ -6,6 +6,7 @@ architecture that is built with random weights (tiny for tests and the demo, rea
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 from nsp.config import VLMConfig
@@ -143,7 +144,7 @@ def _load_vlm(cfg: VLMConfig):
     try:
         model = model_cls.from_pretrained(str(path), **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as err:  # refused pickles among them
         raise NSPError(f"vlm.path={cfg.path}: could not load ({str(err).splitlines()[0][:200]})") from None
     return model, tokenizer, vision_spec(model.config, cfg.family, path)
 
