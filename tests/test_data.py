@@ -286,3 +286,25 @@ def test_build_rebuilds_a_changed_video_and_builds_identical_videos_once(video_d
     assert len(list(PairStream(out, "train", shuffle=False))) == second["pairs"]["total"] == 2
     assert {r["reason"] for r in second["skipped"]} == {"too short"}  # a.mp4 now: short.mkv's one pair
     assert len(list((out / "videos").glob("*.json"))) == 2 and len(list((out / "train").glob("*.tar"))) == 1
+
+
+def test_unreadable_shards_are_skipped_and_counted_and_a_split_with_nothing_readable_is_one_line(tmp_path):
+    from nsp.data.synth import synthesize
+
+    synthesize(tmp_path / "d", {"train": 6}, seed=0, workers=1, progress=False, world="cuts")
+    split = tmp_path / "d" / "train"
+    good = sorted(split.glob("*.tar"))
+    (split / "zero.tar").write_bytes(b"")
+    (split / "text.tar").write_text("not a tar archive\n")
+    data = good[0].read_bytes()
+    (split / "cut.tar").write_bytes(data[: len(data) // 2])  # a truncated copy: what was read of it counts
+    stream = PairStream(tmp_path / "d", "train", shuffle=False)
+    pairs = list(stream)
+    assert len(pairs) >= 6 and stream.stats["corrupt_shards"] >= 2
+    for shard in good:
+        shard.unlink()
+    for bad in split.glob("*.tar"):
+        bad.write_bytes(b"")
+    with pytest.raises(NSPError, match="train: nothing readable") as err:
+        list(PairStream(tmp_path / "d", "train", repeat=True))
+    assert "\n" not in str(err.value)

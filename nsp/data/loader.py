@@ -76,7 +76,7 @@ class ShardStream(IterableDataset):
         self.shuffle, self.shuffle_buffer, self.repeat = shuffle, shuffle_buffer, repeat
         self.rank, self.world_size, self.epoch = rank, world_size, epoch
         self.shards = split_shards(self.root, split)
-        self.stats = {"decoded": 0, "corrupt": 0}
+        self.stats = {"decoded": 0, "corrupt": 0, "corrupt_shards": 0}
         self.skip = skip  # samples of this consumer's stream to pass over undecoded (the data position on resume)
         self.position = 0  # samples of this consumer's stream seen so far, over all epochs
 
@@ -102,9 +102,10 @@ class ShardStream(IterableDataset):
             if not self.repeat:
                 break
             epoch += 1
-        if self.stats["corrupt"]:
-            log.warning("%s/%s: skipped %d corrupt samples of %d", self.root, self.split, self.stats["corrupt"],
-                        self.stats["corrupt"] + self.stats["decoded"])
+        if self.stats["corrupt"] or self.stats["corrupt_shards"]:
+            log.warning("%s/%s: skipped %d corrupt samples of %d and %d unreadable shards of %d", self.root,
+                        self.split, self.stats["corrupt"], self.stats["corrupt"] + self.stats["decoded"],
+                        self.stats["corrupt_shards"], len(self.shards))
 
     def _epoch(self, epoch: int, me: int, consumers: int):
         rng = random.Random(f"{self.seed}-{epoch}-{me}")
@@ -115,13 +116,21 @@ class ShardStream(IterableDataset):
         by_shard = len(shards) >= consumers
         mine = shards[me::consumers] if by_shard else shards
 
+        bad_shards = 0
+
         def raw():
+            nonlocal bad_shards
             index = 0
             for shard in mine:
-                for sample in read_tar(shard):
-                    index += 1
-                    if by_shard or (index - 1) % consumers == me:
-                        yield shard.name, sample
+                try:  # a zero-byte, truncated or non-tar shard: keep what was read of it, count it, go on
+                    for sample in read_tar(shard):
+                        index += 1
+                        if by_shard or (index - 1) % consumers == me:
+                            yield shard.name, sample
+                except (tarfile.TarError, OSError, EOFError) as err:
+                    bad_shards += 1
+                    self.stats["corrupt_shards"] += 1
+                    log.warning("skipping unreadable shard %s: %s", shard, err)
 
         def shuffled():
             # The buffer holds undecoded samples: cheap, and skipping (resuming) costs no decoding.
@@ -136,18 +145,24 @@ class ShardStream(IterableDataset):
             rng.shuffle(buffer)
             yield from buffer
 
+        tried = decoded = 0
         for shard, sample in shuffled():
             self.position += 1
             if self.position <= self.skip:
                 continue
+            tried += 1
             try:
                 item = self.decode(sample, shard)
             except (NSPError, ValueError, KeyError) as err:
                 self.stats["corrupt"] += 1
                 log.warning("skipping corrupt sample: %s", err)
                 continue
+            decoded += 1
             self.stats["decoded"] += 1
             yield item
+        if not decoded and (tried or (mine and bad_shards == len(mine))):  # a repeating stream would spin forever
+            raise NSPError(f"{self.root}/{self.split}: nothing readable ({bad_shards} of {len(mine)} shards "
+                           f"unreadable, {tried} samples corrupt)")
 
 
 class PairStream(ShardStream):
