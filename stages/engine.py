@@ -8,11 +8,15 @@ model is written in the inference format (`phases/<name>`); at the end of the ru
 
 Resumable: `checkpoints/step-N` holds DeepSpeed's trainable weights, optimizer and scheduler state plus ours (phase,
 step, data position, every RNG, EMA), written to a temporary name and renamed, with a `latest` pointer; the last
-`keep_last` are kept. `--resume` continues from `latest` with the same batches and noise as an uninterrupted run.
+`keep_last` are kept. `--resume` continues from `latest` with the same batches and noise as an uninterrupted run;
+a checkpoint whose files do not match the sizes it recorded (`files.json`: truncated, half-copied) is passed over
+for the newest intact one. A save that fails (a full disk) removes its temporary directory and stops the run with one
+line, the previous checkpoint untouched; temporary directories left by a killed run are removed on the next start.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -26,11 +30,13 @@ import numpy as np
 import torch
 
 from nsp.environment import use_cpu_deepspeed_without_gpu
+from nsp.errors import NSPError
 from nsp.files import atomic_path, load_safetensors
 
 CHECKPOINTS = "checkpoints"
 STATE_JSON = "nsp_state.json"
 STATE_TENSORS = "nsp_state.safetensors"
+FILES_JSON = "files.json"  # every file of a checkpoint with its size, written last: what an intact one holds
 
 
 # ---- distributed set-up -------------------------------------------------------------------------------------------
@@ -122,6 +128,31 @@ class EMA:
 
 
 # ---- RNG state (for exact resumes) --------------------------------------------------------------------------------
+def write_failure(err: Exception, folder: Path) -> str:
+    """Why a file could not be written, in words: a full disk (by the error, or by what is left), else the error."""
+    free = shutil.disk_usage(folder).free
+    if getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or free < 64 << 20:
+        return f"disk full ({free >> 20} MB free)"
+    if getattr(err, "errno", None) == errno.EFBIG:
+        return "a file over the file-size limit"
+    return f"a file could not be written whole ({str(err).splitlines()[0][:100]})"
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """What is wrong with a saved checkpoint, or None: its files must be those, and of the sizes, it recorded."""
+    if not (folder / STATE_JSON).is_file():
+        return f"no {STATE_JSON}"
+    if not (folder / FILES_JSON).is_file():
+        return None  # written before files.json existed: taken as it is
+    for name, size in json.loads((folder / FILES_JSON).read_text()).items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} missing"
+        if path.stat().st_size != size:
+            return f"{name} is {path.stat().st_size} bytes, {size} when saved"
+    return None
+
+
 def rng_state(np_rng: np.random.Generator, torch_gen: torch.Generator) -> tuple[dict, dict[str, torch.Tensor]]:
     tensors = {"torch_cpu": torch.get_rng_state(), "batch_noise": torch_gen.get_state()}
     if torch.cuda.is_available():
@@ -175,14 +206,25 @@ class Trainer:
         return NSPModel.from_config(preset_config(m.preset, m.all_overrides))
 
     def read_resume_point(self) -> str | None:
-        latest = self.out / CHECKPOINTS / "latest"
+        """The newest intact checkpoint (`latest` first; a damaged one is named and passed over), or None."""
+        ck = self.out / CHECKPOINTS
+        if self.main:  # what a killed save left behind
+            for stale in ck.glob(".tmp-step-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+        latest = ck / "latest"
         if not self.resume or not latest.is_file():
             if self.resume and self.main:
                 print(f"nsp train: nothing to resume in {self.out}, starting from the beginning")
             return None
-        tag = latest.read_text().strip()
-        self.state = json.loads((self.out / CHECKPOINTS / tag / STATE_JSON).read_text())["state"]
-        return tag
+        first = latest.read_text().strip()
+        for tag in [first, *sorted((p.name for p in ck.glob("step-*") if p.name < first), reverse=True)]:
+            problem = checkpoint_problem(ck / tag)
+            if problem is None:
+                self.state = json.loads((ck / tag / STATE_JSON).read_text())["state"]
+                return tag
+            if self.main:
+                print(f"nsp train: warning: checkpoint {ck / tag} is damaged ({problem}); trying an older one")
+        raise NSPError(f"--resume: no intact checkpoint in {ck}")
 
     def save_checkpoint(self, engine, np_rng, torch_gen, ema: EMA | None) -> None:
         from safetensors.torch import save_file
@@ -190,17 +232,29 @@ class Trainer:
         ck = self.out / CHECKPOINTS
         tag = f"step-{self.state['global_step']:07d}"
         tmp_tag = f".tmp-{tag}"
-        engine.save_checkpoint(str(ck), tag=tmp_tag, save_latest=False, exclude_frozen_parameters=True)
-        meta, tensors = rng_state(np_rng, torch_gen)
-        if ema is not None:
-            tensors.update({f"ema.{i}": s for i, s in enumerate(ema.shadow)})
-        # Every rank has its own RNG and data position: keep them all.
-        save_file({k: v.contiguous() for k, v in tensors.items()},
-                  str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
-        (ck / tmp_tag / f"rank{self.rank}.{STATE_JSON}").write_text(json.dumps({"rng": meta, "state": self.state}))
+        try:
+            engine.save_checkpoint(str(ck), tag=tmp_tag, save_latest=False, exclude_frozen_parameters=True)
+            meta, tensors = rng_state(np_rng, torch_gen)
+            if ema is not None:
+                tensors.update({f"ema.{i}": s for i, s in enumerate(ema.shadow)})
+            # Every rank has its own RNG and data position: keep them all.
+            save_file({k: v.contiguous() for k, v in tensors.items()},
+                      str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
+            (ck / tmp_tag / f"rank{self.rank}.{STATE_JSON}").write_text(json.dumps({"rng": meta, "state": self.state}))
+        except (OSError, RuntimeError) as err:  # torch's writer reports a short write as a RuntimeError
+            shutil.rmtree(ck / tmp_tag, ignore_errors=True)
+            last = (ck / "latest").read_text().strip() if (ck / "latest").is_file() else None
+            raise NSPError(f"checkpoint {ck / tag} not saved: {write_failure(err, ck)}; "
+                           + (f"{ck / last} is intact, --resume continues from it" if last else "no earlier one")
+                           ) from None
         self.barrier()
         if self.main:
             (ck / tmp_tag / STATE_JSON).write_text(json.dumps({"state": self.state}))
+            files = {str(p.relative_to(ck / tmp_tag)): p.stat().st_size for p in sorted((ck / tmp_tag).rglob("*"))
+                     if p.is_file()}
+            (ck / tmp_tag / FILES_JSON).write_text(json.dumps(files))
+            if (ck / tag).exists():  # the same step saved before (a damaged checkpoint resumed past): replaced
+                shutil.rmtree(ck / tag)
             os.replace(ck / tmp_tag, ck / tag)
             with atomic_path(ck / "latest") as tmp:
                 tmp.write_text(tag)
@@ -280,68 +334,70 @@ class Trainer:
                    disable=not (self.progress and self.main), dynamic_ncols=True)
         samples_per_step = cfg.data.batch_size * cfg.optim.grad_accum * self.world  # (RL: micro-steps, not samples)
 
-        for index, phase in enumerate(cfg.phases):
-            if index < self.state["phase"]:
-                continue
-            if self.state["global_step"] >= stop_at:
-                break
-            stage.set_trainable(phase)
-            params = [p for p in stage.module().parameters() if p.requires_grad]
-            optimizer = build_optimizer(cfg.optim, params, phase.lr or cfg.optim.lr)
-            scheduler = warmup_cosine(optimizer, phase.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
-            # Micro-steps per optimizer step: the config's accumulation, or the stage's own (RL: its rollout units).
-            micro = stage.micro_steps() or cfg.optim.grad_accum
-            engine, optimizer, _, scheduler = deepspeed.initialize(
-                model=stage.module(), optimizer=optimizer, lr_scheduler=scheduler,
-                config=deepspeed_config(cfg, self.device, micro))
-            engine.checkpoint_engine = _safe_checkpoint_engine(engine.checkpoint_engine)
-            ema = EMA(params, cfg.ema.decay) if cfg.ema.decay else None
-            np_rng = np.random.default_rng([cfg.run.seed, self.rank, index])
-            torch_gen = torch.Generator().manual_seed(cfg.run.seed * 1000 + self.rank * 100 + index)
-            if tag is not None and self.state["phase"] == index:
-                self.load_checkpoint(engine, tag, np_rng, torch_gen, ema)
-                tag = None
-            batches = stage.train_batches(phase, np_rng, skip=self.state["position"])
-            start = time.perf_counter()
-            while self.state["step"] < phase.steps and self.state["global_step"] < stop_at:
-                logged: dict[str, list[float]] = {}
-                for _ in range(micro):
-                    with cpu_autocast(cfg, self.device):
-                        loss, metrics = stage.loss(engine, next(batches), torch_gen)
-                    engine.backward(loss)
-                    engine.step()
-                    for k, v in metrics.items():
-                        logged.setdefault(k, []).append(v)
-                losses = logged["loss"]
-                if ema is not None:
-                    ema.update()
-                self.state["step"] += 1
-                self.state["global_step"] += 1
-                self.state["position"] = stage.data_position()
-                step = self.state["global_step"]
-                lr = scheduler.get_last_lr()[0]
-                if step % cfg.run.log_every == 0 or step == stop_at:
-                    elapsed = time.perf_counter() - start
-                    rate = samples_per_step * cfg.run.log_every / max(elapsed, 1e-9)
-                    means = torch.tensor([float(np.mean(v)) for v in logged.values()])
-                    torch.distributed.all_reduce(means)  # over all ranks' samples
-                    self.log({"step": step, "phase": phase.name, "phase_step": self.state["step"],
-                              **{k: float(m) / self.world for k, m in zip(logged, means)},
-                              "lr": lr, "samples_per_s": rate})
-                    start = time.perf_counter()
-                bar.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.2e}",
-                                phase=phase.name, refresh=False)
-                bar.update()
-                if step % cfg.run.val_every == 0 or step == cfg.total_steps:
-                    self.log({"step": step, "phase": phase.name, **self.validate(stage, val_batches, ema)})
-                if step % cfg.run.save_every == 0 and step < cfg.total_steps:
+        try:  # the bar ends its line even when a step fails, so an error message starts on its own
+            for index, phase in enumerate(cfg.phases):
+                if index < self.state["phase"]:
+                    continue
+                if self.state["global_step"] >= stop_at:
+                    break
+                stage.set_trainable(phase)
+                params = [p for p in stage.module().parameters() if p.requires_grad]
+                optimizer = build_optimizer(cfg.optim, params, phase.lr or cfg.optim.lr)
+                scheduler = warmup_cosine(optimizer, phase.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
+                # Micro-steps per optimizer step: the config's accumulation, or the stage's own (RL: its rollout units).
+                micro = stage.micro_steps() or cfg.optim.grad_accum
+                engine, optimizer, _, scheduler = deepspeed.initialize(
+                    model=stage.module(), optimizer=optimizer, lr_scheduler=scheduler,
+                    config=deepspeed_config(cfg, self.device, micro))
+                engine.checkpoint_engine = _safe_checkpoint_engine(engine.checkpoint_engine)
+                ema = EMA(params, cfg.ema.decay) if cfg.ema.decay else None
+                np_rng = np.random.default_rng([cfg.run.seed, self.rank, index])
+                torch_gen = torch.Generator().manual_seed(cfg.run.seed * 1000 + self.rank * 100 + index)
+                if tag is not None and self.state["phase"] == index:
+                    self.load_checkpoint(engine, tag, np_rng, torch_gen, ema)
+                    tag = None
+                batches = stage.train_batches(phase, np_rng, skip=self.state["position"])
+                start = time.perf_counter()
+                while self.state["step"] < phase.steps and self.state["global_step"] < stop_at:
+                    logged: dict[str, list[float]] = {}
+                    for _ in range(micro):
+                        with cpu_autocast(cfg, self.device):
+                            loss, metrics = stage.loss(engine, next(batches), torch_gen)
+                        engine.backward(loss)
+                        engine.step()
+                        for k, v in metrics.items():
+                            logged.setdefault(k, []).append(v)
+                    losses = logged["loss"]
+                    if ema is not None:
+                        ema.update()
+                    self.state["step"] += 1
+                    self.state["global_step"] += 1
+                    self.state["position"] = stage.data_position()
+                    step = self.state["global_step"]
+                    lr = scheduler.get_last_lr()[0]
+                    if step % cfg.run.log_every == 0 or step == stop_at:
+                        elapsed = time.perf_counter() - start
+                        rate = samples_per_step * cfg.run.log_every / max(elapsed, 1e-9)
+                        means = torch.tensor([float(np.mean(v)) for v in logged.values()])
+                        torch.distributed.all_reduce(means)  # over all ranks' samples
+                        self.log({"step": step, "phase": phase.name, "phase_step": self.state["step"],
+                                  **{k: float(m) / self.world for k, m in zip(logged, means)},
+                                  "lr": lr, "samples_per_s": rate})
+                        start = time.perf_counter()
+                    bar.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.2e}",
+                                    phase=phase.name, refresh=False)
+                    bar.update()
+                    if step % cfg.run.val_every == 0 or step == cfg.total_steps:
+                        self.log({"step": step, "phase": phase.name, **self.validate(stage, val_batches, ema)})
+                    if step % cfg.run.save_every == 0 and step < cfg.total_steps:
+                        self.save_checkpoint(engine, np_rng, torch_gen, ema)
+                if self.state["step"] >= phase.steps:  # the phase is complete: keep its model, move on
+                    self._finish_phase(engine, stage, model, phase, ema, last=index == len(cfg.phases) - 1)
+                    self.state.update(phase=index + 1, step=0, position=0)
+                elif self.state["global_step"] % cfg.run.save_every:  # stopped by --max-steps: resumable from here
                     self.save_checkpoint(engine, np_rng, torch_gen, ema)
-            if self.state["step"] >= phase.steps:  # the phase is complete: keep its model, move on
-                self._finish_phase(engine, stage, model, phase, ema, last=index == len(cfg.phases) - 1)
-                self.state.update(phase=index + 1, step=0, position=0)
-            elif self.state["global_step"] % cfg.run.save_every:  # stopped by --max-steps: resumable from here
-                self.save_checkpoint(engine, np_rng, torch_gen, ema)
-        bar.close()
+        finally:
+            bar.close()
         if self.main:
             from nsp.plots import plot_metrics
 

@@ -188,6 +188,45 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(data, tmp_path):
         torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6)
 
 
+def test_resume_passes_over_a_damaged_checkpoint_and_a_failed_save_is_one_line(data, tmp_path):
+    import resource
+
+    args = ["train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, *SMALL, "run.save_every=3",
+            "phases=[{name: pairs, steps: 9, trainable: [queries, connector, transformer]}]", "run.seed=7"]
+    run = tmp_path / "run"
+    r = run_nsp(*args, "--out", run, "--max-steps", "6")
+    assert r.returncode == 0, r.stderr[-2000:]
+    ck = run / "checkpoints"
+    assert (ck / "latest").read_text().strip() == "step-0000006"
+    biggest = max((p for p in (ck / "step-0000006").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    biggest.write_bytes(biggest.read_bytes()[: biggest.stat().st_size // 2])  # a truncated copy
+    (ck / ".tmp-step-0000004").mkdir()  # what a killed save leaves
+    r = run_nsp(*args, "--out", run, "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "step-0000006 is damaged" in r.stdout and not (ck / ".tmp-step-0000004").exists()
+    assert sorted(train_losses(run))[-3:] == [7, 8, 9] and (run / "final").is_dir()
+
+    # A save that cannot be written (here: a file-size limit, as a full disk would): one line, nothing half-written.
+    def limit():
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))  # a contact sheet fits, a checkpoint not
+
+    full = tmp_path / "full"
+    r = subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args), "--out", str(full)], cwd=REPO,
+                       capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    errors = [line for line in r.stderr.splitlines() if "error" in line]  # (stderr also carries the progress bar)
+    assert r.returncode == 2 and len(errors) == 1 and "Traceback" not in r.stderr, r.stderr[-800:]
+    assert errors[0].startswith("nsp train: error: checkpoint") and "step-0000003 not saved: a file" in errors[0]
+    import errno
+
+    from nsp.stages.engine import write_failure
+
+    assert write_failure(OSError(errno.ENOSPC, "No space left on device"), tmp_path).startswith("disk full")
+    assert not list((full / "checkpoints").glob(".tmp-*"))
+
+
 @pytest.mark.parametrize("zero", ["zero2", "zero3"])
 def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
     run = tmp_path / zero
