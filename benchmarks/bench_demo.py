@@ -132,6 +132,23 @@ CUTS_TRIED = [
              "the mover's colour 0.77 on 400 held-out contexts (the last frame encoded alone: 0.50 and 0.16), "
              "because the VAE's causal encoder lets the last latent frame see far back in the clip; the DiT used "
              "the condition only when it contradicted the history (shuffled 0.29). Hence history_source last_frame"},
+    {"what": "the previous cut demo (same plan): its tiny VLM answered the NSP prompt with the next shot's caption, "
+             "and the bystander rested on the side the mover came from, never in its lane",
+     "command": "nsp demo  (at commit 436288f)",
+     "pass_rate": {"+RL": 0.365, "+SFT": 0.345, "SFT without pretraining": 0.615, "history only": 0.115},
+     "understanding_gain": {"change": 0.250, "ci": [0.18, 0.32]},
+     "probe_outcome": 0.595, "sft_val_loss": 0.140,
+     "vlm_answer_lane": {"lamp": 0.54, "next_room": 0.64, "reverse": 0.58, "time_skip": 0.42},
+     "note": "vlm_answer_lane: how often that VLM named the mover's lane right, teacher-forced, on 200 held-out "
+             "contexts (probe.answer_accuracy's measure): the lane is the caption's last word and the VLM barely "
+             "read it. Hence the answer that leads with the outcome (cuts.cut_answer) and the VLM trained three "
+             "times from its own end (stages/configs/vlm_cuts_tiny.yaml)"},
+    {"what": "every mover going out of sight behind a structure mid-shot (a wall by next room's door, a floor for "
+             "time skip), to make the lane as easy to read as in the panel families",
+     "command": "nsp data synth --world cuts (that world) ; nsp train vlm --config vlm_cuts_tiny --data D --out R",
+     "vlm_answer_lane": {"lamp": 0.54, "next_room": 0.48, "reverse": 0.58, "time_skip": 0.56},
+     "note": "one VLM run on that world, against lamp 1.00 / next room 0.56 / reverse 0.98 / time skip 0.32 after "
+             "one run on the shipped world: not better; reverted"},
 ]
 
 

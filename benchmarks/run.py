@@ -13,6 +13,7 @@ import pkgutil
 from pathlib import Path
 
 from benchmarks.common import RESULTS, meets_target, write_result
+from nsp.environment import configure_command_process
 
 HERE = Path(__file__).parent
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("only", nargs="*", help="run only benchmarks whose module name contains one of these")
     args = parser.parse_args(argv)
+    configure_command_process()  # a command of its own: the process settings `nsp` makes
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
     for name in names:
         if args.only and not any(word in name for word in args.only):

@@ -100,7 +100,7 @@ def test_corrupt_samples_are_skipped_and_counted(synth_dir, tmp_path, caplog):
     stream = PairStream(tmp_path, "val", shuffle=False)
     with caplog.at_level("WARNING", logger="nsp.data"):
         kept = [p.key for p in stream]
-    assert kept == ["ok"] and stream.stats == {"decoded": 1, "corrupt": 2}
+    assert kept == ["ok"] and stream.stats == {"decoded": 1, "corrupt": 2, "corrupt_shards": 0}
     assert "skipped 2 corrupt samples of 3" in caplog.text
 
 
