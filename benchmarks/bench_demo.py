@@ -88,7 +88,7 @@ RL_TRIED = [
              "0.79, switch 0.84 -> 0.82). 16 more such steps: a real gain, benchmarks/bench_rl.py"},
 ]
 SFT_SHIFTED = ("nsp train sft --config stages/configs/sft_tiny.yaml --init DEMO/t2v/final --out SFT_SHIFTED "
-               "model.history_frames=1 data.cache=DEMO/latents \"phases=[{name: pairs, steps: 1800, trainable: "
+               "model.patch.generator.history_frames=1 data.cache=DEMO/latents \"phases=[{name: pairs, steps: 1800, trainable: "
                "[queries, connector, transformer]}]\" dit.sigma_shift=S")
 SFT_LONGER = SFT_SHIFTED.replace("1800", "N").replace("dit.sigma_shift=S", "deepspeed.precision=P")
 SFT_TRIED = [

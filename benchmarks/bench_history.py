@@ -32,7 +32,7 @@ def measure(demo: Path) -> list[dict]:
     if plan.history_frames != 1:
         raise SystemExit(f"{demo}: a demo run with history_frames=1 is needed (it has {plan.history_frames})")
     if not (demo / "sft_history0" / "final").is_dir():  # the demo's SFT recipe, queries only
-        Demo(demo, plan).train("sft", "sft_history0", demo / "t2v" / "final", "model.history_frames=0",
+        Demo(demo, plan).train("sft", "sft_history0", demo / "t2v" / "final", "model.patch.generator.history_frames=0",
                                phases(("pairs", plan.sft_steps, "queries, connector, transformer", 0.0)))
     runs = {"history_1": (demo / "sft" / "final", []), "history_0": (demo / "sft_history0" / "final", []),
             "history_1_off_at_inference": (demo / "sft" / "final", ["--history-frames", "0"])}

@@ -143,7 +143,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     """The first problem of a pydantic validation as one line: `source: dotted.key: what is wrong`."""
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     return f"{source}: {where}: {msg}"
@@ -184,8 +184,13 @@ def deep_merge(base: dict, update: dict) -> dict:
     return merged
 
 
-def preset_config(name: str, overrides: list[str] | None = None) -> ModelConfig:
+def as_patch(changes: list[str] | dict | None) -> dict:
+    """A change to a model config as a nested dict: from `key=value` strings (the command line) or already one (a
+    training config's `model.patch`)."""
+    return dict(changes) if isinstance(changes, dict) else parse_overrides(changes or [])
+
+
+def preset_config(name: str, changes: list[str] | dict | None = None) -> ModelConfig:
     if name not in PRESETS:
         raise NSPError(f"--preset {name!r}: unknown preset (choose from {', '.join(PRESETS)})")
-    data = deep_merge(PRESETS[name](), parse_overrides(overrides or []))
-    return validate_config(data, f"preset {name}")
+    return validate_config(deep_merge(PRESETS[name](), as_patch(changes)), f"preset {name}")

@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from nsp.config import ModelConfig, deep_merge, parse_overrides, validate_config
+from nsp.config import ModelConfig, as_patch, deep_merge, validate_config
 from nsp.connectors import build_connector
 from nsp.errors import NSPError
 from nsp.files import atomic_path, load_safetensors, resolve_local
@@ -252,10 +252,11 @@ class NSPModel(nn.Module):
         return path
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, overrides: list[str] | None = None) -> "NSPModel":
+    def from_pretrained(cls, path: str | Path, changes: list[str] | dict | None = None) -> "NSPModel":
+        """`changes`: to the saved model config, as `key=value` strings or a nested dict (e.g. history frames)."""
         path = Path(path)
         meta = read_checkpoint_meta(path)
-        data = deep_merge(meta["model"], parse_overrides(overrides or []))
+        data = deep_merge(meta["model"], as_patch(changes))
         config = validate_config(data, f"{path}/{CONFIG_FILE}")
         comps = meta["components"]
 

@@ -6,12 +6,13 @@ fails before any work starts, with one line that names the key."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from nsp.config import deep_merge, format_validation_error, parse_overrides
+from nsp.config import PRESETS, ModelConfig, deep_merge, format_validation_error, parse_overrides
 from nsp.errors import NSPError
 
 STAGE_CONFIGS = Path(__file__).parent / "configs"
@@ -22,18 +23,26 @@ class _Strict(BaseModel):
 
 
 class ModelSection(_Strict):
-    init: str | None = None  # a checkpoint to start from (`--init`); None: compose `preset` with `overrides`
+    init: str | None = None  # a checkpoint to start from (`--init`); None: the preset
     preset: str = "tiny"
-    overrides: list[str] = []  # key=value model overrides (e.g. generator.vae_path=...)
-    # K > 0: the DiT also sees the context's last K latent frames clean before the noisy clip (Video-GPT's clean
-    # history); 0: the context reaches it only through the VLM queries (the paper); None: what the model has.
-    history_frames: int | None = Field(None, ge=0)
+    # Changes to the model, as a tree shaped like nsp.config.ModelConfig (`nsp info --preset tiny --config` prints it), applied
+    # to the init checkpoint's config, else to the preset's: e.g. {generator: {history_frames: 1}} lets the DiT see
+    # the context's last latent frame clean (Video-GPT's history). From the command line: model.patch.vlm.path=DIR.
+    patch: dict[str, Any] = {}
 
-    @property
-    def all_overrides(self) -> list[str]:
-        """`overrides` and `history_frames` as one list of model overrides."""
-        extra = [] if self.history_frames is None else [f"generator.history_frames={self.history_frames}"]
-        return [*self.overrides, *extra]
+    @model_validator(mode="after")
+    def _patch_fits(self) -> "ModelSection":
+        # With the rest of the run config when it applies to the preset; applied to an init checkpoint's config, it is
+        # checked when that is read (check_paths), still before any work.
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r} (choose from {', '.join(PRESETS)})")
+        if self.init:
+            return self
+        try:
+            ModelConfig.model_validate(deep_merge(PRESETS[self.preset](), self.patch))
+        except ValidationError as err:
+            raise PydanticCustomError("model_patch", format_validation_error(err, "patch")) from None
+        return self
 
 
 class DataSection(_Strict):
@@ -77,6 +86,8 @@ class DeepSpeedSection(_Strict):
 
 
 class DiTSection(_Strict):
+    """How the DiT is trained (what the model is composed of is model.patch's)."""
+
     gradient_checkpointing: bool = False
     lora_rank: int = Field(0, ge=0)  # > 0: train a LoRA on the DiT's attention instead of the whole DiT
     lora_alpha: float | None = None  # default: lora_rank
@@ -198,14 +209,12 @@ def check_paths(cfg: TrainConfig) -> None:
         read_manifest(cfg.data.path)
     else:
         raise NSPError("no data: give --data DIR (a dataset from `nsp data synth|build`) or data.cache=DIR")
-    from nsp.config import preset_config, validate_config
+    from nsp.config import validate_config
     from nsp.model import read_checkpoint_meta
 
-    if cfg.model.init:  # the model config (checkpoint's or preset's, with the overrides) must validate too
+    if cfg.model.init:  # the init checkpoint's model config, with the patch, must validate too
         meta = read_checkpoint_meta(cfg.model.init)
-        validate_config(deep_merge(meta["model"], parse_overrides(cfg.model.all_overrides)), "model.overrides")
-    else:
-        preset_config(cfg.model.preset, cfg.model.all_overrides)
+        validate_config(deep_merge(meta["model"], cfg.model.patch), f"--init {cfg.model.init}: model.patch")
     resolve_shipped(cfg.deepspeed.config, "deepspeed.config")
 
 

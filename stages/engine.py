@@ -199,11 +199,11 @@ class Trainer:
         done = self.state["phase"]
         if done > 0:  # resuming into a later phase: start from the previous phase's model
             start = self.out / "phases" / self.cfg.phases[done - 1].name
-            return NSPModel.from_pretrained(start, m.all_overrides if not m.init else None)
+            return NSPModel.from_pretrained(start, m.patch if not m.init else None)
         if m.init:
-            return NSPModel.from_pretrained(m.init, m.all_overrides)
+            return NSPModel.from_pretrained(m.init, m.patch)
         torch.manual_seed(self.cfg.run.seed)
-        return NSPModel.from_config(preset_config(m.preset, m.all_overrides))
+        return NSPModel.from_config(preset_config(m.preset, m.patch))
 
     def read_resume_point(self) -> str | None:
         """The newest intact checkpoint (`latest` first; a damaged one is named and passed over), or None."""

@@ -63,8 +63,8 @@ def rl_stage(tmp_path_factory, request):
 
     data = tmp_path_factory.mktemp("rl") / "synth"
     synthesize(data, {"train": 6, "val": 2, "test": 0}, seed=9, workers=1, progress=False, world="continuation")
-    cfg = load_train_config("stages/configs/rl_tiny.yaml", [f"data.path={data}", "model.overrides=[]",
-                                                             "rl.group_size=4", "rl.sampling_steps=4",
+    cfg = load_train_config("stages/configs/rl_tiny.yaml", [f"data.path={data}", "model.patch.vlm.path=null",
+                                                             "model.patch.generator.vae_path=null", "rl.group_size=4", "rl.sampling_steps=4",
                                                              "rl.train_steps=2", "rl.contexts=1"])
     torch.manual_seed(0)
     model = NSPModel.from_config(preset_config("tiny", [f"generator.history_frames={request.param}"]))
@@ -177,7 +177,8 @@ def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
     assert run_nsp("init", "--preset", "tiny", "--out", init).returncode == 0
     out = tmp_path / "rl"
     r = run_nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", data, "--init", init, "--out", out,
-                "model.overrides=[]", "rl.group_size=4", "rl.sampling_steps=4", "rl.train_steps=2", "rl.contexts=1",
+                "model.patch.vlm.path=null", "model.patch.generator.vae_path=null", "rl.group_size=4",
+                "rl.sampling_steps=4", "rl.train_steps=2", "rl.contexts=1",
                 "rl.val_contexts=2", "run.val_every=2", "phases=[{name: grpo, steps: 2, trainable: [connector]}]",
                 "rl.kl_beta=0.01")
     assert r.returncode == 0, r.stderr[-2000:]

@@ -17,7 +17,7 @@ from nsp.data.synth import synthesize
 from tests.conftest import REPO, run_nsp
 
 SMALL = ["run.log_every=1", "run.val_every=100", "run.save_every=100", "data.batch_size=4", "data.val_batches=1",
-         "model.overrides=[]", "optim.warmup_steps=0"]
+         "model.patch.vlm.path=null", "model.patch.generator.vae_path=null", "optim.warmup_steps=0"]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     sft = tmp_path / "sft"
     r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--init", t2v / "final",
                 "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]",
-                "model.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
+                "model.patch.generator.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
                 "deepspeed.precision=bf16")  # on a CPU: autocast, weights stay fp32
     assert r.returncode == 0, r.stderr[-2000:]
     configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"]
@@ -133,10 +133,11 @@ def test_config_errors_fail_before_any_work(data, tmp_path):
         (["optim.lrr=1"], "optim.lrr: unknown key"),
         (["data.batch_size=big"], "data.batch_size"),
         (["phases=[{name: a, steps: 1, trainable: [vlm]}]"], "the vlm is trained only by the vlm stage"),
-        (["model.overrides=[generator.num_frames=10]"], "8k+1"),
+        (["model.patch.generator.num_frames=10"], "model: patch: generator: num_frames must be 8k+1"),
+        (["model.patch.generator.histry=1"], "model: patch: generator.histry: unknown key"),
         (["optim.lr=.nan"], "optim.lr"),
         (["optim.lr=-0.001"], "optim.lr: Input should be greater than 0"),
-        (["rl.keep_best=6", "rl.keep_worst=6"], "rl: Value error, keep_best + keep_worst exceed group_size"),
+        (["rl.keep_best=6", "rl.keep_worst=6"], "rl: keep_best + keep_worst exceed group_size"),
     ]
     for extra, message in cases:
         r = run_nsp("train", "t2v", "--config", "stages/configs/t2v_tiny.yaml", "--data", data, "--out",

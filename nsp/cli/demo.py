@@ -140,10 +140,10 @@ class Demo:
             self.out / "latents")
 
     def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = ()) -> None:
-        """`model`: model overrides on top of the world's tiny VAE and VLM."""
-        model = "model.overrides=[" + ", ".join([*TINY_ASSETS[self.plan.world], *model]) + "]"
+        """`model`: changes to the model (key=value) on top of the world's tiny VAE and VLM."""
+        patch = [f"model.patch.{change}" for change in (*TINY_ASSETS[self.plan.world], *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
-                "--resume", f"run.seed={self.plan.seed}", model, *overrides]
+                "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
             args += ["--data", self.out / "data"]
         else:

@@ -52,6 +52,8 @@ def add_parser(sub) -> None:
     src.add_argument("--preset", help="tiny or paper (paper without weight paths: real shapes, nothing loaded)")
     src.add_argument("--checkpoint", help="an NSP checkpoint directory")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--config", action="store_true",
+                   help="print the model config as YAML (the tree a training config's model.patch changes)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help=OVERRIDES_HELP)
     p.set_defaults(handler=run)
 
@@ -70,6 +72,11 @@ def run(args) -> int:
         device = "cpu" if config.vlm.arch == "tiny" and config.generator.arch == "tiny" else "meta"
         with torch.device(device):
             model = NSPModel.from_config(config)
+    if args.config:
+        import yaml
+
+        print(yaml.safe_dump(model.config.model_dump(mode="json"), sort_keys=False), end="")
+        return 0
     info = describe(model)
     if args.json:
         print(json.dumps(info, indent=2))
