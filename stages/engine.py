@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from nsp.environment import use_cpu_deepspeed_without_gpu
-from nsp.errors import NSPError
+from nsp.errors import NSPError, Stopped
 from nsp.files import atomic_path, load_safetensors
+from nsp.stages.stopping import StopRequests
 
 CHECKPOINTS = "checkpoints"
 STATE_JSON = "nsp_state.json"
@@ -334,6 +335,7 @@ class Trainer:
                    disable=not (self.progress and self.main), dynamic_ncols=True)
         samples_per_step = cfg.data.batch_size * cfg.optim.grad_accum * self.world  # (RL: micro-steps, not samples)
 
+        stops = StopRequests(announce=self.main).install()
         try:  # the bar ends its line even when a step fails, so an error message starts on its own
             for index, phase in enumerate(cfg.phases):
                 if index < self.state["phase"]:
@@ -387,6 +389,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.2e}",
                                     phase=phase.name, refresh=False)
                     bar.update()
+                    if step < stop_at and (signum := stops.agreed(self.world, self.device)):
+                        self.stop(signum, engine, np_rng, torch_gen, ema)
                     if step % cfg.run.val_every == 0 or step == cfg.total_steps:
                         self.log({"step": step, "phase": phase.name, **self.validate(stage, val_batches, ema)})
                     if step % cfg.run.save_every == 0 and step < cfg.total_steps:
@@ -397,6 +401,7 @@ class Trainer:
                 elif self.state["global_step"] % cfg.run.save_every:  # stopped by --max-steps: resumable from here
                     self.save_checkpoint(engine, np_rng, torch_gen, ema)
         finally:
+            stops.restore()
             bar.close()
         if self.main:
             from nsp.plots import plot_metrics
@@ -408,6 +413,18 @@ class Trainer:
         if self.main:
             self.tb.close()
         return final
+
+    def stop(self, signum: int, engine, np_rng, torch_gen, ema: EMA | None) -> None:
+        """Keep this step (unless it was just saved) and stop the run, saying where --resume continues."""
+        import signal
+
+        step = self.state["global_step"]
+        if step % self.cfg.run.save_every:  # (a multiple of save_every was saved at the end of its step)
+            self.save_checkpoint(engine, np_rng, torch_gen, ema)
+        if self.main:
+            self.tb.close()
+        raise Stopped(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint "
+                      f"{self.out / CHECKPOINTS / f'step-{step:07d}'} saved: --resume continues from it", signum)
 
     def _finish_phase(self, engine, stage, model, phase, ema: EMA | None, last: bool) -> None:
         import contextlib

@@ -157,36 +157,57 @@ def _launch(args: list, env_extra: dict | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def test_kill_9_then_resume_matches_an_uninterrupted_run(data, tmp_path):
+def test_kill_9_or_sigterm_then_resume_matches_an_uninterrupted_run(data, tmp_path):
     args = ["train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, *SMALL, "run.save_every=3",
             "phases=[{name: pairs, steps: 12, trainable: [queries, connector, transformer]}]", "run.seed=7"]
     straight = tmp_path / "straight"
     r = run_nsp(*args, "--out", straight)
     assert r.returncode == 0, r.stderr[-2000:]
 
-    killed = tmp_path / "killed"
-    proc = _launch([*args, "--out", killed])
-    latest = killed / "checkpoints" / "latest"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if latest.is_file() and latest.read_text().strip() >= "step-0000006":
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    stopped_at = int(latest.read_text().strip().split("-")[1])
-    assert 6 <= stopped_at < 12 and not (killed / "final").exists()
+    for sig in (signal.SIGKILL, signal.SIGTERM):
+        run = tmp_path / sig.name
+        proc = _launch([*args, "--out", run])
+        latest = run / "checkpoints" / "latest"
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if sig == signal.SIGKILL and latest.is_file() and latest.read_text().strip() >= "step-0000006":
+                break
+            if sig == signal.SIGTERM and (run / "metrics.jsonl").is_file() and max(train_losses(run), default=0) >= 4:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        stopped_at = int(latest.read_text().strip().split("-")[1])
+        assert 4 <= stopped_at < 12 and not (run / "final").exists()
+        if sig == signal.SIGTERM:  # saved the step it was on, said so in one line, exited as a SIGTERM'd process
+            assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err[-2000:]
+            assert f"nsp train: stopped by SIGTERM at step {stopped_at}; checkpoint" in err
+            assert stopped_at == max(train_losses(run))
 
-    r = run_nsp(*args, "--out", killed, "--resume")
-    assert r.returncode == 0, r.stderr[-2000:]
-    a, b = train_losses(straight), train_losses(killed)
-    assert sorted(b) == list(range(1, 13))  # the same step count, each step logged once
-    for step in range(1, 13):
-        assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
-    wa, wb = weights(straight / "final"), weights(killed / "final")
-    for name in ("nsp.queries", "transformer.proj_in.weight"):
-        torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6)
+        r = run_nsp(*args, "--out", run, "--resume")
+        assert r.returncode == 0, r.stderr[-2000:]
+        a, b = train_losses(straight), train_losses(run)
+        assert sorted(b) == list(range(1, 13))  # the same step count, each step logged once
+        for step in range(1, 13):
+            assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), (sig.name, step)
+        wa, wb = weights(straight / "final"), weights(run / "final")
+        for name in ("nsp.queries", "transformer.proj_in.weight"):
+            torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6)
+
+
+def test_a_second_signal_stops_at_once():
+    from nsp.stages.stopping import StopRequests
+
+    stops = StopRequests(announce=False).install()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # noted, not acted on
+        assert stops.agreed(1, torch.device("cpu")) == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C again: what it does without us
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        stops.restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_resume_passes_over_a_damaged_checkpoint_and_a_failed_save_is_one_line(data, tmp_path):

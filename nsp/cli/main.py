@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from nsp.environment import configure_command_process
-    from nsp.errors import NSPError
+    from nsp.errors import NSPError, Stopped
 
     configure_command_process()
 
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except NSPError as err:
         print(f"nsp {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Stopped as err:
+        print(f"nsp {args.command}: {err}", file=sys.stderr)
+        return 128 + err.signum
     except KeyboardInterrupt:
         print(f"nsp {args.command}: interrupted", file=sys.stderr)
         return 130
