@@ -12,6 +12,7 @@ step, data position, every RNG, EMA), written to a temporary name and renamed, w
 a checkpoint whose files do not match the sizes it recorded (`files.json`: truncated, half-copied) is passed over
 for the newest intact one. A save that fails (a full disk) removes its temporary directory and stops the run with one
 line, the previous checkpoint untouched; temporary directories left by a killed run are removed on the next start.
+SIGTERM or SIGINT saves the step the run is on and stops it (`stopping.py`).
 """
 
 from __future__ import annotations

@@ -13,18 +13,21 @@ import threading
 import time
 from pathlib import Path
 
+import av
 import httpx
 import numpy as np
 import pytest
 
 from nsp.pipeline import NSPPipeline
-from nsp.serve.jobs import Job, JobQueue, QueueFull
+from nsp.serve.jobs import Job, JobQueue, QueueFull, ServerClosing
 from nsp.video.io import read_video, write_video
 from nsp.video.sample import moving_ball_clip
 from tests.conftest import REPO
 from tests.test_predict import write_clip
 
 UPLOAD_LIMIT_MB = 0.25
+MAX_PIXELS = 30_000  # the test clips are 176x144 (25,344 pixels)
+READ_TIMEOUT = 3.0
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -34,31 +37,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_checkpoint):
-    """`nsp serve` with small limits; on the way out: stopped with Ctrl-C, and nothing of it left in its TMPDIR."""
-    tmp = tmp_path_factory.mktemp("serve_tmp")
+def start_server(checkpoint: Path, tmp: Path, *limits: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nsp.cli.main", "serve", "--checkpoint", str(tiny_checkpoint), "--port", str(port),
-         "--max-upload-mb", str(UPLOAD_LIMIT_MB), "--max-clip-seconds", "4"],
-        cwd=REPO, env=dict(os.environ, TMPDIR=str(tmp)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "nsp.cli.main", "serve", "--checkpoint", str(checkpoint), "--port", str(port),
+         *limits], cwd=REPO, env=dict(os.environ, TMPDIR=str(tmp)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
         try:
             if httpx.get(f"{url}/api/info", timeout=2).status_code == 200:
-                break
+                return proc, url
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"nsp serve did not start:\n{proc.stdout.read()}")
         time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_checkpoint):
+    """`nsp serve` with small limits; on the way out: stopped with Ctrl-C, no traceback logged on the way (clients
+    that went away, slow ones cut off), and nothing of it left in its TMPDIR."""
+    tmp = tmp_path_factory.mktemp("serve_tmp")
+    proc, url = start_server(tiny_checkpoint, tmp, "--max-upload-mb", str(UPLOAD_LIMIT_MB), "--max-clip-seconds", "4",
+                             "--max-pixels", str(MAX_PIXELS), "--read-timeout", str(READ_TIMEOUT))
     yield url, tmp
     proc.send_signal(signal.SIGINT)
     log = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, log
+    assert "Traceback" not in log, log[-3000:]
     assert not list(tmp.glob("nsp-serve-*")), "the server left its temporary directory behind"
 
 
@@ -257,3 +267,97 @@ def test_queue_removes_expired_jobs_and_their_files(tmp_path):
     time.sleep(0.01)
     queue._prune()
     assert queue.get(jobs[-1].id) is None and not list(tmp_path.iterdir())
+
+
+def test_large_frames_are_refused_from_the_header_and_streams_without_a_length_while_decoding(server, tmp_path):
+    url, tmp = server
+    big = moving_ball_clip(9, 256, 256, 8.0, seed=1)  # 65,536 pixels a frame; the server takes 30,000
+    path = write_clip(tmp_path / "big.mp4", big.frames, big.fps)
+    r = httpx.post(f"{url}/api/jobs", files={"clip": (path.name, path.read_bytes())}, timeout=60)
+    assert r.status_code == 413, r.text  # before any job: nothing was decoded
+    assert r.json()["error"] == "clip 'big.mp4': 256x256 frames; this server takes frames of up to 30,000 pixels"
+
+    # A raw H.264 stream says nothing of its length: it is counted while decoding (at FFmpeg's 25 fps, 4 s is 101
+    # frames) and the job stops there.
+    raw = tmp_path / "endless.h264"
+    with av.open(str(raw), mode="w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for f in moving_ball_clip(150, 32, 32, 25.0, seed=2).frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        out.mux(stream.encode())
+    r = httpx.post(f"{url}/api/predict", files={"clip": (raw.name, raw.read_bytes())}, data={"steps": "2"},
+                   timeout=60)
+    assert r.status_code == 413, r.text
+    assert r.json()["error"].startswith("clip 'endless.h264': longer than 4 s (101 frames at 25 fps")
+    assert not uploads_left(tmp)
+
+
+def test_slow_and_vanishing_clients_are_cut_off_without_a_traceback(server, odd_clip):
+    url, tmp = server
+    port = int(url.rsplit(":", 1)[1])
+    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    slow = []
+    for sent in (head[:20], head + b"Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data"):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(sent)  # and then nothing more: headers unfinished, or the body
+        slow.append(sock)
+    gone = socket.create_connection(("127.0.0.1", port))  # a client that sends part of an upload and goes
+    gone.sendall(head + b"Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"clip\"; "
+                        b"filename=\"a.mp4\"\r\n\r\n" + odd_clip.read_bytes()[:5000])
+    gone.close()
+    start = time.monotonic()
+    for sock in slow:
+        sock.settimeout(READ_TIMEOUT + 10)
+        assert sock.recv(1000) == b""  # closed by the server
+        sock.close()
+    assert time.monotonic() - start < READ_TIMEOUT + 5
+    assert httpx.get(f"{url}/api/info", timeout=10).status_code == 200
+    assert not uploads_left(tmp)
+
+
+def test_sigterm_answers_requests_in_flight_and_removes_the_servers_directory(tmp_path, tiny_checkpoint, odd_clip):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc, url = start_server(tiny_checkpoint, tmp)
+    answers = []
+
+    def ask():
+        answers.append(httpx.post(f"{url}/api/predict", files={"clip": ("a.mp4", odd_clip.read_bytes())},
+                                  data={"steps": "100", "scenes": "8"}, timeout=120))
+
+    asking = [threading.Thread(target=ask) for _ in range(2)]  # one running, one waiting
+    for t in asking:
+        t.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and httpx.get(f"{url}/api/info").json()["queued"] < 1:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    for t in asking:
+        t.join(60)
+    log = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0 and "nsp serve: stopped by SIGTERM" in log and "Traceback" not in log, log[-3000:]
+    assert sorted(a.status_code for a in answers) == [503, 503]
+    assert all("the server is stopping (SIGTERM)" in a.json()["error"] for a in answers)
+    assert not list(tmp.glob("nsp-serve-*"))
+
+
+def test_closing_the_queue_fails_waiting_jobs_and_stops_the_running_one(tmp_path):
+    started = threading.Event()
+
+    def run(job):
+        started.set()
+        for step in range(1, 1000):
+            time.sleep(0.01)
+            job.advance(step, 999)
+        return {}
+
+    queue = JobQueue(run, max_queued=4)
+    running = queue.submit(Job(0, tmp_path / "0", timeout=60))
+    assert started.wait(10)
+    waiting = queue.submit(Job(1, tmp_path / "1", timeout=60))
+    queue.close("stopping")
+    assert running.done.wait(10) and waiting.done.wait(10)
+    assert [(j.status, j.failure, j.error) for j in (running, waiting)] == [("failed", "shutdown", "stopping")] * 2
+    with pytest.raises(ServerClosing):
+        queue.submit(Job(2, tmp_path / "2", timeout=60))

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -38,6 +39,12 @@ def add_parser(sub) -> None:
     p.add_argument("--max-queued", type=positive, default=8, help="requests that may wait; more get 503 (default 8)")
     p.add_argument("--max-steps", type=at_least(2), default=100, help="most denoising steps a request may ask (default 100)")
     p.add_argument("--max-scenes", type=positive, default=8, help="most scenes a request may ask (default 8)")
+    p.add_argument("--max-pixels", type=positive, default=4096 * 2160,
+                   help="largest frame accepted, in pixels (default 4096x2160: 4K); checked from the clip's header "
+                        "before decoding, and again frame by frame")
+    p.add_argument("--read-timeout", type=positive_float, default=30.0,
+                   help="seconds a client may take to send its whole request, upload included; slower connections "
+                        "are closed (default 30)")
     p.set_defaults(handler=run)
 
 
@@ -48,14 +55,16 @@ def run(args) -> int:
     import uvicorn
 
     from nsp.cli.common import resolve_checkpoint
-    from nsp.runtime import pick_device
     from nsp.pipeline import NSPPipeline
-    from nsp.serve.app import Limits, build_app
+    from nsp.runtime import pick_device
+    from nsp.serve.app import Limits, Server, build_app
+    from nsp.serve.http import ClosingServer, timed_protocol
 
     checkpoint = resolve_checkpoint(args.checkpoint)
     _check_port(args.host, args.port)  # before the model loads, not after
     limits = Limits(max_upload_mb=args.max_upload_mb, max_clip_seconds=args.max_clip_seconds, timeout=args.timeout,
-                    max_queued=args.max_queued, max_steps=args.max_steps, max_scenes=args.max_scenes)
+                    max_queued=args.max_queued, max_steps=args.max_steps, max_scenes=args.max_scenes,
+                    max_pixels=args.max_pixels, read_timeout=args.read_timeout)
     print(f"loading {checkpoint} ...", file=sys.stderr)
     pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device))
     if not _is_loopback(args.host):
@@ -63,13 +72,23 @@ def run(args) -> int:
               file=sys.stderr)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     workdir = Path(tempfile.mkdtemp(prefix="nsp-serve-"))  # mode 0700: only this user can read uploads
+    http = None
     try:
-        app = build_app(pipe, limits, workdir)
+        server = Server(pipe, limits, workdir)
+        config = uvicorn.Config(build_app(server), host=args.host, port=args.port, log_level="warning",
+                                access_log=False, timeout_graceful_shutdown=5, http=timed_protocol(limits.read_timeout))
+        http = ClosingServer(config, on_stop=server.close)
+        # uvicorn re-raises the stop signal once it has shut down; these handlers take it instead of the default
+        # (for SIGTERM: death before the directory below is removed). One arriving before uvicorn listens stops it.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: http.handle_exit(signum, frame))
         print(f"nsp serve: http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                    timeout_graceful_shutdown=5)
+        http.run()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if http is not None and http.stopped_by:
+        print(f"nsp serve: stopped by {http.stopped_by}; requests in flight were answered, {workdir} removed",
+              file=sys.stderr)
     return 0
 
 

@@ -8,12 +8,16 @@
     POST /api/predict        as POST /api/jobs, but waits: the prediction (mp4), its summary in X-NSP-Summary (JSON)
 
 Every error is a 4xx/5xx with {"error": "one line naming the input and the problem"}. Uploads go into a private
-directory under a random name (the client's file name is only echoed back, never used as a path) and are deleted as
-soon as the context is decoded; result files live in the job's directory until the job expires."""
+directory under a random name (the client's file name is only echoed back, never used as a path). A request only
+reads the clip's header (its frame size and length, refused over the limits before any decoding); the clip is decoded
+by the job, in the queue's one worker and within the job's time, counting frames and pixels as it goes (a header can
+lie, and a raw stream has no length), and deleted once decoded. Result files live in the job's directory until the
+job expires."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -23,18 +27,20 @@ import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from nsp.errors import NSPError
 from nsp.pipeline import NSPPipeline
-from nsp.serve.jobs import Job, JobQueue, QueueFull
-from nsp.video.io import Clip, video_duration, write_video
+from nsp.serve.jobs import Job, JobQueue, QueueFull, ServerClosing
+from nsp.video.io import Clip, ClipTooLarge, DecodeLimits, probe_video, read_context_clip, write_video
 
+log = logging.getLogger("nsp.serve")
 PAGE = Path(__file__).with_name("page.html")
 FIELDS = ("clip", "text", "steps", "guidance", "seed", "scenes")
 CHUNK = 1 << 20
+FAILURE_STATUS = {"timeout": 504, "input": 422, "too_large": 413, "shutdown": 503}
 
 
 @dataclass
@@ -46,6 +52,8 @@ class Limits:
     max_steps: int = 100
     max_scenes: int = 8
     max_text_chars: int = 2000
+    max_pixels: int = 4096 * 2160  # per frame (4K)
+    read_timeout: float = 30.0  # seconds a client may take to send its whole request
 
     @property
     def max_upload_bytes(self) -> int:
@@ -56,13 +64,18 @@ class Limits:
 class Work:
     """What one job predicts."""
 
-    context: Clip | None
+    upload: Path | None  # the clip as uploaded, in the server's private directory, until the job decodes it
     clip_name: str | None  # as the client named it: for display only
     text: str | None
     steps: int
     guidance: float
     seed: int
     scenes: int
+    context: Clip | None = None  # the decoded, fitted context
+
+
+class UploadTooLarge(NSPError):
+    failure = "too_large"
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -112,9 +125,28 @@ def job_json(queue: JobQueue, job: Job) -> dict:
     return out
 
 
-def predict(pipe: NSPPipeline, job: Job) -> dict:
-    """The worker's side of a job: the scenes, written into the job's directory."""
+def decode_upload(pipe: NSPPipeline, job: Job, limits: Limits) -> Clip:
+    """The job's clip -> the model's context, within the server's limits and the job's time; the upload is deleted
+    whatever happens. Errors name the clip as the client did, never the server's path."""
     w = job.work
+    label = f"clip {w.clip_name!r}" if w.clip_name else "clip"
+    try:
+        clip = read_context_clip(w.upload, pipe.model.config.generator, limits=DecodeLimits(
+            max_seconds=limits.max_clip_seconds, max_pixels=limits.max_pixels, on_frame=job.check))
+        return pipe.fit_context(clip)
+    except ClipTooLarge as err:
+        raise UploadTooLarge(str(err).replace(str(w.upload), label)) from None
+    except NSPError as err:
+        raise NSPError(str(err).replace(str(w.upload), label)) from None
+    finally:
+        w.upload.unlink(missing_ok=True)
+
+
+def predict(pipe: NSPPipeline, job: Job, limits: Limits) -> dict:
+    """The worker's side of a job: its clip decoded, the scenes, written into the job's directory."""
+    w = job.work
+    if w.upload is not None:
+        w.context = decode_upload(pipe, job, limits)
     result = pipe.rollout(w.context, w.text, num_scenes=w.scenes, seed=w.seed, num_inference_steps=w.steps,
                           guidance_scale=w.guidance, progress=False, callback=job.advance)
     video = result.frames[0]
@@ -147,7 +179,8 @@ class Server:
         self.uploads, self.results = workdir / "uploads", workdir / "jobs"
         self.uploads.mkdir(mode=0o700, exist_ok=True)
         self.results.mkdir(mode=0o700, exist_ok=True)
-        self.queue = JobQueue(lambda job: predict(pipe, job), max_queued=limits.max_queued)
+        self.queue = JobQueue(lambda job: predict(pipe, job, limits), max_queued=limits.max_queued)
+        self.probing: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
 
     def routes(self) -> list[Route]:
         return [Route("/", self.page), Route("/api/info", self.info),
@@ -156,25 +189,26 @@ class Server:
                 Route("/api/jobs/{job_id}/{which:str}", self.job_file)]
 
     # ---- requests -> work -----------------------------------------------------------------------------------------
-    def read_context(self, path: Path, name: str | None) -> Clip:
-        """The upload -> the model's context; every problem is a 4xx naming the clip (never the server's path)."""
+    def check_upload(self, path: Path, name: str | None) -> None:
+        """What the clip's header says, against the limits, before anything is decoded; a refused upload is deleted
+        at once. Every problem is a 4xx naming the clip (never the server's path)."""
         label = f"clip {name!r}" if name else "clip"
         try:
             if path.stat().st_size == 0:
                 raise HTTPException(400, f"{label}: empty file (0 bytes)")
             try:
-                seconds = video_duration(path)
+                header = probe_video(path)
             except NSPError as err:
                 raise HTTPException(415, str(err).replace(str(path), label)) from None
-            if seconds is not None and seconds > self.limits.max_clip_seconds:
-                raise HTTPException(413, f"{label}: {seconds:.0f} s long; this server takes clips up to "
+            if header.width * header.height > self.limits.max_pixels:
+                raise HTTPException(413, f"{label}: {header.width}x{header.height} frames; this server takes frames of up to "
+                                         f"{self.limits.max_pixels:,} pixels")
+            if header.seconds is not None and header.seconds > self.limits.max_clip_seconds:
+                raise HTTPException(413, f"{label}: {header.seconds:.0f} s long; this server takes clips up to "
                                          f"{self.limits.max_clip_seconds:g} s")
-            try:
-                return self.pipe.fit_context(path)
-            except NSPError as err:
-                raise HTTPException(422, str(err).replace(str(path), label)) from None
-        finally:
-            path.unlink(missing_ok=True)  # the upload is not kept a moment longer than needed
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
     async def read_work(self, request: Request) -> Work:
         kind = request.headers.get("content-type", "")
@@ -197,27 +231,46 @@ class Server:
                 raise HTTPException(400, "clip: expected a file upload")
             if upload is None and not text:
                 raise HTTPException(400, "clip: missing (give a clip, a text, or both)")
-            context = name = None
+            path = name = None
             if upload is not None:
                 name = (upload.filename or "")[:200] or None
                 path = self.uploads / uuid.uuid4().hex  # our name, in our private directory
-                with path.open("wb") as f:
-                    while chunk := await upload.read(CHUNK):
-                        f.write(chunk)
-                context = await anyio.to_thread.run_sync(self.read_context, path, name)
-        return Work(context, name, text, steps, guidance, seed, scenes)
+                try:
+                    with path.open("wb") as f:
+                        while chunk := await upload.read(CHUNK):
+                            f.write(chunk)
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+                # Reading a header can decode a frame or two: a few at a time, whatever comes in at once.
+                self.probing = self.probing or anyio.CapacityLimiter(2)
+                await anyio.to_thread.run_sync(self.check_upload, path, name, limiter=self.probing)
+        return Work(path, name, text, steps, guidance, seed, scenes)
 
     async def submit(self, request: Request) -> Job:
+        if self.queue.closing:
+            raise HTTPException(503, self.queue.closing)
         if self.queue.full():  # before reading a large upload that would only be refused
             raise HTTPException(503, f"the queue is full ({self.limits.max_queued} waiting); try again later")
-        work = await self.read_work(request)
+        try:
+            work = await self.read_work(request)
+        except ClientDisconnect:  # nobody to answer: one log line, not a traceback
+            log.info("a client went away while sending its request")
+            raise HTTPException(400, "the client went away while sending its request") from None
         job_id = uuid.uuid4().hex
         (self.results / job_id).mkdir(mode=0o700)
         try:
             return self.queue.submit(Job(work, self.results / job_id, self.limits.timeout, id=job_id))
-        except QueueFull as err:
+        except (QueueFull, ServerClosing) as err:
             (self.results / job_id).rmdir()
+            if work.upload is not None:
+                work.upload.unlink(missing_ok=True)
             raise HTTPException(503, str(err)) from None
+
+    def close(self, reason: str) -> None:
+        """The server is stopping: new requests get 503, and so do the waiting and running jobs (at their next
+        frame or step), so every request in flight is answered before the server goes."""
+        self.queue.close(reason)
 
     def find(self, request: Request) -> Job:
         job = self.queue.get(request.path_params["job_id"])
@@ -258,7 +311,7 @@ class Server:
         await anyio.to_thread.run_sync(job.done.wait)  # the job itself ends by limits.timeout
         summary = job_json(self.queue, job)
         if job.status != "done":
-            return error({"timeout": 504, "input": 422}.get(job.failure, 500), job.error or "prediction failed")
+            return error(FAILURE_STATUS.get(job.failure, 500), job.error or "prediction failed")
         return FileResponse(job.dir / "video.mp4", media_type="video/mp4", filename=f"nsp-{job.id[:8]}.mp4",
                             headers={"X-NSP-Summary": json.dumps(summary)})
 
@@ -267,7 +320,7 @@ async def http_error(request: Request, exc: HTTPException):
     return error(exc.status_code, exc.detail)
 
 
-def build_app(pipe: NSPPipeline, limits: Limits, workdir: Path):
-    """The ASGI app: the routes behind the upload limit."""
-    app = Starlette(routes=Server(pipe, limits, workdir).routes(), exception_handlers={HTTPException: http_error})
-    return BodyLimit(app, limits.max_upload_bytes)
+def build_app(server: Server):
+    """The ASGI app: the server's routes behind the upload limit."""
+    app = Starlette(routes=server.routes(), exception_handlers={HTTPException: http_error})
+    return BodyLimit(app, server.limits.max_upload_bytes)

@@ -8,6 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import av
 import numpy as np
@@ -32,30 +33,56 @@ class Clip:
         return self.num_frames / self.fps
 
 
-def read_video(path: str | Path, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
+@dataclass
+class DecodeLimits:
+    """What a decode may cost, checked frame by frame (a header can lie or say nothing: a raw stream has no
+    duration). Over a limit: ClipTooLarge. `on_frame` is called after every frame (a deadline check may raise)."""
+
+    max_seconds: float | None = None
+    max_pixels: int | None = None  # per frame
+    on_frame: Callable[[], None] | None = None
+
+
+class ClipTooLarge(NSPError):
+    """A clip over a decode limit (a server answers 413)."""
+
+
+def read_video(path: str | Path, last_seconds: float | None = None, max_side: int | None = None,
+               limits: DecodeLimits | None = None) -> Clip:
     """Decode the first video stream (audio is ignored). `last_seconds` keeps only the clip's end and `max_side`
     shrinks frames while decoding (aspect kept): a long or large upload then never sits in memory whole."""
     path = Path(path)
     _check_file(path, "a video file")
-    return _decode(str(path), str(path), last_seconds, max_side)
+    return _decode(str(path), str(path), last_seconds, max_side, limits)
 
 
-
-def read_context_clip(path: str | Path, generator, clips: int | None = None) -> Clip:
+def read_context_clip(path: str | Path, generator, clips: int | None = None,
+                      limits: DecodeLimits | None = None) -> Clip:
     """Decode what a context of `clips` clip lengths (default generator.context_clips; `generator` a
     GeneratorConfig) needs: only the clip's end, at a bounded size."""
     frames = generator.num_frames * (clips or generator.context_clips)
     side = 2 * max(generator.height, generator.width)
-    return read_video(path, last_seconds=frames / generator.fps + 1.0, max_side=side)
+    return read_video(path, last_seconds=frames / generator.fps + 1.0, max_side=side, limits=limits)
 
-def video_duration(path: str | Path) -> float | None:
-    """Seconds of the first video stream from the container's header, without decoding (None when the container does
-    not say, e.g. a raw stream); raises the same NSPError as `read_video` for a file that is not a video."""
+
+@dataclass
+class VideoHeader:
+    """What a container says of its first video stream before any decoding (seconds: None when it does not say)."""
+
+    width: int
+    height: int
+    seconds: float | None
+
+
+def probe_video(path: str | Path) -> VideoHeader:
+    """The first video stream's header; raises the same NSPError as `read_video` for a file that is not a video."""
     container, stream = _open_video(str(path), str(path))
     with container:
         if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        return container.duration / av.time_base if container.duration is not None else None
+            seconds = float(stream.duration * stream.time_base)
+        else:
+            seconds = container.duration / av.time_base if container.duration is not None else None
+        return VideoHeader(int(stream.codec_context.width or 0), int(stream.codec_context.height or 0), seconds)
 
 
 def decode_video_bytes(data: bytes, name: str) -> Clip:
@@ -78,7 +105,9 @@ def _open_video(source, name: str):
     return container, container.streams.video[0]
 
 
-def _decode(source, name: str, last_seconds: float | None = None, max_side: int | None = None) -> Clip:
+def _decode(source, name: str, last_seconds: float | None = None, max_side: int | None = None,
+            limits: DecodeLimits | None = None) -> Clip:
+    limits = limits or DecodeLimits()
     container, stream = _open_video(source, name)
     with container:
         stream.thread_type = "AUTO"
@@ -86,15 +115,24 @@ def _decode(source, name: str, last_seconds: float | None = None, max_side: int 
         fps = float(rate) if rate else 25.0  # containers without timing (raw streams): the FFmpeg default
         expected = int(stream.frames or 0)
         keep = None if last_seconds is None else int(np.ceil(last_seconds * fps)) + 1
+        most = None if limits.max_seconds is None else int(limits.max_seconds * fps) + 1
         frames, decoded = deque(maxlen=keep), 0
         try:
             for frame in container.decode(stream):
+                if limits.max_pixels and frame.width * frame.height > limits.max_pixels:
+                    raise ClipTooLarge(f"{name}: {frame.width}x{frame.height} frames; the limit is "
+                                       f"{limits.max_pixels:,} pixels")
+                if most is not None and decoded >= most:
+                    raise ClipTooLarge(f"{name}: longer than {limits.max_seconds:g} s ({decoded} frames at "
+                                       f"{fps:g} fps and more)")
                 size = {}
                 if max_side and max(frame.width, frame.height) > max_side:
                     scale = max_side / max(frame.width, frame.height)
                     size = {"width": max(2, round(frame.width * scale)), "height": max(2, round(frame.height * scale))}
                 frames.append(frame.to_ndarray(format="rgb24", **size))
                 decoded += 1
+                if limits.on_frame is not None:
+                    limits.on_frame()
         except (av.error.FFmpegError, ValueError) as err:
             raise NSPError(f"{name}: corrupt or truncated video data after frame {decoded} ({_short(err)})") from None
     if not frames:
