@@ -234,21 +234,44 @@ class Trainer:
         ck = self.out / CHECKPOINTS
         tag = f"step-{self.state['global_step']:07d}"
         tmp_tag = f".tmp-{tag}"
+        # A rank whose write fails carries on through DeepSpeed's collectives (its writes skipped), so that every
+        # rank learns of the failure below and stops with it, instead of the others waiting for it for ever.
+        failure, deepspeed_save = None, engine.checkpoint_engine.save
+
+        def save_or_note(state_dict, path):
+            nonlocal failure
+            if failure is None:
+                try:
+                    deepspeed_save(state_dict, path)
+                except (OSError, RuntimeError) as err:  # torch's writer reports a short write as a RuntimeError
+                    failure = write_failure(err, ck)
+
+        engine.checkpoint_engine.save = save_or_note
         try:
             engine.save_checkpoint(str(ck), tag=tmp_tag, save_latest=False, exclude_frozen_parameters=True)
-            meta, tensors = rng_state(np_rng, torch_gen)
-            if ema is not None:
-                tensors.update({f"ema.{i}": s for i, s in enumerate(ema.shadow)})
-            # Every rank has its own RNG and data position: keep them all.
-            save_file({k: v.contiguous() for k, v in tensors.items()},
-                      str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
-            (ck / tmp_tag / f"rank{self.rank}.{STATE_JSON}").write_text(json.dumps({"rng": meta, "state": self.state}))
-        except (OSError, RuntimeError) as err:  # torch's writer reports a short write as a RuntimeError
-            shutil.rmtree(ck / tmp_tag, ignore_errors=True)
+        finally:
+            engine.checkpoint_engine.save = deepspeed_save
+        if failure is None:
+            try:
+                meta, tensors = rng_state(np_rng, torch_gen)
+                if ema is not None:
+                    tensors.update({f"ema.{i}": s for i, s in enumerate(ema.shadow)})
+                # Every rank has its own RNG and data position: keep them all.
+                save_file({k: v.contiguous() for k, v in tensors.items()},
+                          str(ck / tmp_tag / f"rank{self.rank}.{STATE_TENSORS}"))
+                (ck / tmp_tag / f"rank{self.rank}.{STATE_JSON}").write_text(
+                    json.dumps({"rng": meta, "state": self.state}))
+            except (OSError, RuntimeError) as err:
+                failure = write_failure(err, ck)
+        failures = [None] * self.world
+        torch.distributed.all_gather_object(failures, failure)
+        if any(failures):
+            if self.main:
+                shutil.rmtree(ck / tmp_tag, ignore_errors=True)
+            rank, why = next((r, f) for r, f in enumerate(failures) if f)
             last = (ck / "latest").read_text().strip() if (ck / "latest").is_file() else None
-            raise NSPError(f"checkpoint {ck / tag} not saved: {write_failure(err, ck)}; "
-                           + (f"{ck / last} is intact, --resume continues from it" if last else "no earlier one")
-                           ) from None
+            raise NSPError(f"checkpoint {ck / tag} not saved: {f'rank {rank}: ' if self.world > 1 else ''}{why}; "
+                           + (f"{ck / last} is intact, --resume continues from it" if last else "no earlier one"))
         self.barrier()
         if self.main:
             (ck / tmp_tag / STATE_JSON).write_text(json.dumps({"state": self.state}))

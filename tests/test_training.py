@@ -270,3 +270,36 @@ def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
     assert config["deepspeed"]["config"].endswith(f"{zero}.json")
     final = weights(run / "final")  # whole tensors, also when ZeRO-3 kept only shards on each rank
     assert final["nsp.queries"].shape == (16, 64) and final["transformer.proj_in.weight"].numel() > 0
+
+
+def test_a_save_failing_on_one_rank_stops_every_rank_with_one_line(data, tmp_path):
+    """Two processes; only rank 1 cannot write (a file-size limit, as its own full disk would): both stop at the
+    same save with the same line, instead of rank 0 waiting for rank 1 for ever, and nothing half-written is left."""
+    import resource
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "nsp.cli.main", "train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data",
+           str(data), "--out", str(run), *SMALL, "deepspeed.config=stages/deepspeed/zero2.json", "run.save_every=2",
+           "phases=[{name: pairs, steps: 4, trainable: [queries, connector, transformer]}]"]
+
+    def limit():  # rank 1's optimizer shard is several MB
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True, preexec_fn=limit if rank == 1 else None))
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    for p, err in zip(procs, errs):
+        errors = [line for line in err.splitlines() if "error" in line]
+        assert p.returncode == 2 and len(errors) == 1 and "Traceback" not in err, err[-1500:]
+        assert errors[0].startswith("nsp train: error: checkpoint") and \
+            "step-0000002 not saved: rank 1: a file" in errors[0] and errors[0].endswith("no earlier one"), errors
+    assert not list((run / "checkpoints").glob(".tmp-*")) and not (run / "checkpoints" / "latest").exists()
