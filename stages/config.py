@@ -120,7 +120,13 @@ class RLSection(_Strict):
     keep_best: int = Field(0, ge=0)  # >0: only the best-k and worst-k of a group keep advantages (paper: 4 + 4)
     keep_worst: int = Field(0, ge=0)
     sampling_steps: int = Field(10, ge=2)
-    train_steps: int | None = Field(None, ge=1)  # denoising steps trained per rollout, evenly spread (None: all)
+    train_steps: int | None = Field(None, ge=1)  # denoising steps trained per rollout (None: all)
+    # Where the trained steps are: None: evenly spread; [a, b]: drawn at random from steps a..b-1 for each rollout
+    # (Flow-GRPO-Fast trains early, high-noise steps, where what the scene will show is decided).
+    train_window: tuple[int, int] | None = None
+    # True: noise is drawn only at the trained steps, the others are deterministic, and a group's candidates are one
+    # trajectory until the first of them (Flow-GRPO-Fast): cheaper, and the group's spread is what those steps did.
+    noise_only_trained: bool = False
     updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
     noise_level: float = Field(0.7, gt=0)  # the SDE's a
     guidance: float = 3.0  # CFG in rollouts
@@ -137,6 +143,9 @@ class RLSection(_Strict):
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
     scale_by_group_std: bool = True
     context_text: bool = True  # give the context caption with the clip
+    # The policy gradient through classifier-free guidance: "conditional" (Flow-GRPO) only through the conditional
+    # branch, the unconditional one run without a graph (a backward over half the batch); "both": through both.
+    guidance_grad: Literal["conditional", "both"] = "conditional"
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
     val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
@@ -145,6 +154,13 @@ class RLSection(_Strict):
     def _check(self) -> "RLSection":
         if (self.keep_best or self.keep_worst) and self.keep_best + self.keep_worst > self.group_size:
             raise ValueError("keep_best + keep_worst exceed group_size")
+        if self.train_window is not None:
+            first, end = self.train_window
+            if not 0 <= first < end <= self.sampling_steps:
+                raise ValueError(f"train_window {list(self.train_window)} is not within the {self.sampling_steps} "
+                                 f"sampling steps")
+            if end - first < (self.train_steps or self.sampling_steps):
+                raise ValueError(f"train_window {list(self.train_window)} holds fewer than train_steps steps")
         return self
 
 

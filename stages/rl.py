@@ -1,12 +1,16 @@
 """Stage 3, reinforcement learning: GRPO for flow matching (as in Flow-GRPO / DanceGRPO) with a scene-consistency
-reward.
+reward. One rollout, for each of `contexts` contexts (the same on every rank), in four phases (`rollout_group`):
 
-Each rollout takes `contexts` contexts (the same on every rank) and samples a group of `group_size` candidates per
-context, spread over the ranks, with the SDE sampler (nsp/generation/sde.py: every denoising step a Gaussian with a
-log-probability) and CFG. The reward scores them; rewards are gathered over the ranks, normalised within each group
-(advantages), optionally only the best-k and worst-k keep theirs. The policy update is the clipped-ratio objective
-over (a subset of) the denoising steps, optionally with a KL to the reference (the model RL started from), in
-`updates_per_rollout` optimizer steps: the first has ratio exactly 1, the next ones see the clip.
+1. sample   a group of `group_size` candidates, spread over the ranks, with the SDE sampler (nsp/generation/sde.py:
+            every denoising step a Gaussian with a log-probability) and CFG;
+2. score    the reward of each candidate;
+3. advantages  rewards gathered over the ranks and normalised within the group; with keep_best / keep_worst only
+            those candidates are trained at all (the middle ones are dropped, and the loss is averaged over the kept);
+4. units    (context, kept candidates, one denoising step) for the update, shuffled over contexts and steps.
+
+The update: the clipped-ratio objective on each unit (`GRPOObjective`), optionally with the exact KL of each step's
+Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
+has ratio exactly 1, the next ones see the clip.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from nsp.data.loader import PairStream
 from nsp.errors import NSPError
 from nsp.generation.flow import inference_sigmas, timestep_shift
 from nsp.generation.ltx import guided_velocity, video_to_frames
-from nsp.generation.sde import sde_step
+from nsp.generation.sde import sde_step, step_kl
 from nsp.rewards import Candidate, build_reward
 from nsp.stages.base import Stage
 from nsp.stages.config import RLSection
@@ -31,13 +35,14 @@ from nsp.understanding.context import ContextBatch
 
 @dataclass
 class Unit:
-    """One micro-step of the policy update: one context's local candidates at one denoising step."""
+    """One micro-step of the policy update: one context's kept local candidates at one denoising step."""
 
     context: ContextBatch
     x: torch.Tensor  # (g, S, C) at t
     x_next: torch.Tensor  # the sampled x at t_next
     old_log_prob: torch.Tensor  # (g,)
     advantage: torch.Tensor  # (g,)
+    loss_scale: float  # world size / candidates kept in the whole group: the loss is their mean over all ranks
     t: float
     t_next: float
     t_cap: float
@@ -45,6 +50,22 @@ class Unit:
     fps: float
     metrics: dict
     history: torch.Tensor | None = None  # (g, S_h, C): clean context tokens (generator.history_frames)
+
+
+def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: RLSection, grid, fps: float,
+                    history: torch.Tensor | None) -> torch.Tensor:
+    """The guided velocity the policy samples with. guidance_grad "conditional" (Flow-GRPO's choice) runs the
+    unconditional branch without a graph: no gradient through it, and a backward over half the batch; "both" trains
+    the two branches (and the learned null condition) together, in one batch."""
+    g = x.shape[0]
+    condition, null = model.condition(context).expand(g, -1, -1), model.null(g)
+    gen = model.generator
+    if s.guidance <= 1.0 or s.guidance_grad == "both":
+        return guided_velocity(gen, x, t, condition, null, s.guidance, grid, fps, history)
+    with torch.no_grad():
+        uncond = gen.velocity(x, t, null.to(condition.dtype), grid, fps, history=history)
+    cond = gen.velocity(x, t, condition, grid, fps, history=history)
+    return uncond + s.guidance * (cond - uncond)
 
 
 class GRPOObjective(nn.Module):
@@ -55,28 +76,23 @@ class GRPOObjective(nn.Module):
         self.model, self.s, self.reference = model, settings, reference
 
     def forward(self, unit: Unit):
-        model, s = self.model, self.s
-        g = unit.x.shape[0]
-        condition = model.condition(unit.context).expand(g, -1, -1)
-        v = guided_velocity(model.generator, unit.x, unit.t, condition, model.null(g), s.guidance, unit.grid, unit.fps,
-                            unit.history)
+        s = self.s
+        v = policy_velocity(self.model, unit.x, unit.t, unit.context, s, unit.grid, unit.fps, unit.history)
         _, log_prob, mean = sde_step(unit.x, v, unit.t, unit.t_next, s.noise_level, unit.t_cap, sample=unit.x_next)
         ratio = torch.exp(log_prob - unit.old_log_prob)
         adv = unit.advantage
-        loss = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range)).mean()
+        per_candidate = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range))
+        loss = per_candidate.sum() * unit.loss_scale
         metrics = {"ratio": float(ratio.detach().mean()),
                    "clip_fraction": float(((ratio - 1).abs() > s.clip_range).float().mean())}
         if self.reference is not None and s.kl_beta > 0:
             with torch.no_grad():
-                ref = self.reference
-                ref_cond = ref.condition(unit.context).expand(g, -1, -1)
-                ref_v = guided_velocity(ref.generator, unit.x, unit.t, ref_cond, ref.null(g), s.guidance,
-                                        unit.grid, unit.fps, unit.history)
+                ref_v = policy_velocity(self.reference, unit.x, unit.t, unit.context, s, unit.grid, unit.fps,
+                                        unit.history)
                 _, _, ref_mean = sde_step(unit.x, ref_v, unit.t, unit.t_next, s.noise_level, unit.t_cap,
                                           sample=unit.x_next)
-            std2 = (s.noise_level**2) * max(unit.t, 1e-6) * (unit.t - unit.t_next)  # the step's variance scale
-            kl = ((mean - ref_mean) ** 2).flatten(1).mean(1) / (2 * std2)
-            loss = loss + s.kl_beta * kl.mean()
+            kl = step_kl(mean, ref_mean, unit.t, unit.t_next, s.noise_level, unit.t_cap)
+            loss = loss + s.kl_beta * kl.sum() * unit.loss_scale
             metrics["kl"] = float(kl.detach().mean())
         return loss, metrics
 
@@ -134,29 +150,38 @@ class RLStage(Stage):
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None,
-               history: torch.Tensor | None = None):
-        """`count` candidates for one context with the SDE sampler: (frames, trajectory, t values, t_cap, grid, fps)."""
+               history: torch.Tensor | None = None, noisy_steps: list[int] | None = None):
+        """`count` candidates for one context with the SDE sampler: (frames, trajectory, log-probabilities, t values,
+        t_cap, grid, fps). `noisy_steps`: the only steps that draw noise (their log-probability kept; None: all); the
+        others are deterministic Euler steps, and the candidates are one trajectory, computed once, until the first
+        noisy step, where they branch (Flow-GRPO-Fast)."""
         model, gen, s = self.model, self.model.generator, self.s
         g = model.config.generator
         grid = gen.latent_grid(g.num_frames, g.height, g.width)
         generator = torch.Generator().manual_seed(seed)
         device = model.context_encoder.queries.device
         noise_level = s.noise_level if noise_level is None else noise_level
-        condition = model.condition(context).expand(count, -1, -1)
-        null = model.null(count)
-        x = gen.pack(torch.randn((count, gen.transformer.config.in_channels, *grid), generator=generator).to(device))
+        noisy = set(range(s.sampling_steps) if noisy_steps is None else noisy_steps)
+        shape = (1 if noisy_steps is not None else count, gen.transformer.config.in_channels, *grid)
+        x = gen.pack(torch.randn(shape, generator=generator).to(device))
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(s.sampling_steps),
                                     mu=timestep_shift(x.shape[1], gen.scheduler.config))
         ts = [float(t) for t in gen.scheduler.sigmas]  # steps + 1 values, the last one 0
         t_cap = ts[1]
-        states, log_probs = [x], []
-        for t, t_next in zip(ts, ts[1:]):
-            v = guided_velocity(gen, x, t, condition, null, s.guidance, grid, g.fps,
-                                None if history is None else history.expand(count, -1, -1))
-            x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
+        states, log_probs = [], []
+        for k, (t, t_next) in enumerate(zip(ts, ts[1:])):
+            if k in noisy and x.shape[0] < count:  # the branch point
+                x = x.expand(count, -1, -1).clone()
+            v = policy_velocity(model, x, t, context, s, grid, g.fps,
+                                None if history is None else history.expand(x.shape[0], -1, -1))
             states.append(x)
+            if k in noisy:
+                x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
+            else:
+                x, log_prob = x + v * (t_next - t), None
             log_probs.append(log_prob)
-        frames = video_to_frames(gen.decode(x, grid))
+        states.append(x.expand(count, -1, -1))
+        frames = video_to_frames(gen.decode(states[-1], grid))
         return frames, states, log_probs, ts, t_cap, grid, g.fps
 
     def rollout_units(self, pairs, seed: int) -> list[Unit]:
@@ -173,30 +198,49 @@ class RLStage(Stage):
         groups = kept + flat[:s.contexts - len(kept)]
         for units in groups:
             units[0].metrics["draws"] = c + 1
-        return [u for units in groups for u in units]
+        return interleave(groups, np.random.default_rng(seed))
 
     def rollout_group(self, pair, seed: int) -> tuple[list[Unit], float]:
         """One context's group of candidates, scored: its trained units and the reward's spread over the group."""
         s = self.s
-        trained = np.linspace(0, s.sampling_steps - 1, self._train_step_count()).round().astype(int)
+        trained = self.trained_steps(seed)
+        # 1. sample: this rank's share of the group, every denoising step kept with its log-probability
         context, history = self._context(pair), self.model.encode_history([pair.context])
-        frames, states, log_probs, ts, t_cap, grid, fps = self.sample(context, self.local, seed + 7919 * self.rank,
-                                                                      history=history)
+        frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
+            context, self.local, seed + 7919 * self.rank, history=history,
+            noisy_steps=trained if s.noise_only_trained else None)
+        # 2. score
         candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
         scores, _ = self.reward(candidates)
-        advantage, group = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
+        # 3. advantages, over the whole group (every rank's candidates); only the kept candidates are trained
+        advantage, group, keep = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
         metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
         if scores.passed is not None:
             metrics["pass_rate"] = float(self.gather(torch.tensor(scores.passed, dtype=torch.float32)).mean())
-        history = None if history is None else history.expand(self.local, -1, -1)
-        units = [Unit(context, states[k], states[k + 1], log_probs[k], advantage.to(states[k].device), ts[k],
-                      ts[k + 1], t_cap, grid, fps, metrics, history) for k in trained]
+        rows = keep.nonzero().flatten()
+        kept_in_group = int(self.gather(keep.float()).sum())
+        if len(rows) == 0:  # none of this rank's candidates is kept: one, with no advantage, keeps the ranks in step
+            rows, advantage = torch.tensor([0]), torch.zeros_like(advantage)
+        # 4. units: the kept candidates at each trained denoising step
+        history = None if history is None else history.expand(len(rows), -1, -1)
+        units = [Unit(context, states[k][rows], states[k + 1][rows], log_probs[k][rows],
+                      advantage[rows].to(states[k].device), self.world_size / kept_in_group, ts[k], ts[k + 1], t_cap,
+                      grid, fps, metrics, history) for k in trained]
         return units, float(group.std())
+
+    def trained_steps(self, seed: int) -> list[int]:
+        """The denoising steps a rollout trains: drawn at random within rl.train_window (the same on every rank: the
+        seed is the rollout's), else spread evenly over the trajectory."""
+        s, n = self.s, self._train_step_count()
+        if s.train_window is None:
+            return sorted({int(k) for k in np.linspace(0, s.sampling_steps - 1, n).round()})
+        first, end = s.train_window
+        return sorted(int(k) for k in np.random.default_rng(seed).choice(np.arange(first, end), n, replace=False))
 
     def gather(self, local: torch.Tensor) -> torch.Tensor:
         return gather_group(local, self.world_size)
 
-    def advantages(self, local_rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def advantages(self, local_rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return group_advantages(local_rewards, self.s, self.rank, self.world_size)
 
     # ---- the update -----------------------------------------------------------------------------------------------
@@ -231,6 +275,14 @@ class RLStage(Stage):
         return out
 
 
+def interleave(groups: list[list[Unit]], rng: np.random.Generator) -> list[Unit]:
+    """The rollout's units in update order: each context's steps shuffled, then the contexts taken in turn, so that
+    each of the rollout's updates sees every context (not the first update context A and the second context B) and
+    steps from all over the trajectory (the same order on every rank: `rng` is seeded alike)."""
+    shuffled = [[units[i] for i in rng.permutation(len(units))] for units in groups]
+    return [units[i] for i in range(max(map(len, shuffled), default=0)) for units in shuffled if i < len(units)]
+
+
 def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
     """The whole group: every rank's candidates, in rank order."""
     dist = torch.distributed
@@ -242,15 +294,17 @@ def gather_group(local: torch.Tensor, world_size: int) -> torch.Tensor:
 
 
 def group_advantages(local_rewards: torch.Tensor, s: RLSection, rank: int, world_size: int
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Advantages of this rank's candidates, centred (and by default scaled) by the whole group's statistics (all
-    ranks); with keep_best / keep_worst, the middle of the group gets none."""
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(advantages of this rank's candidates, the whole group's rewards, which of this rank's candidates are kept):
+    centred (and by default scaled) by the whole group's statistics (all ranks); with keep_best / keep_worst only
+    those are kept (and the middle of the group gets no advantage), else all."""
     group = gather_group(local_rewards, world_size)
     adv = group - group.mean()
     if s.scale_by_group_std:
         adv = (adv / (group.std() + 1e-4)).clamp(-s.advantage_clip, s.advantage_clip)
     if group.std() < s.min_group_std:
         adv = torch.zeros_like(adv)
+    keep = torch.ones_like(group, dtype=torch.bool)
     if s.keep_best or s.keep_worst:
         order = torch.argsort(group, stable=True)
         keep = torch.zeros_like(group, dtype=torch.bool)
@@ -259,4 +313,5 @@ def group_advantages(local_rewards: torch.Tensor, s: RLSection, rank: int, world
             keep[order[-s.keep_best:]] = True
         adv = torch.where(keep, adv, torch.zeros_like(adv))
     n = len(local_rewards)
-    return adv[rank * n:(rank + 1) * n], group
+    mine = slice(rank * n, (rank + 1) * n)
+    return adv[mine], group, keep[mine]

@@ -11,9 +11,9 @@ import torch
 import torch.multiprocessing as mp
 
 from nsp.data.synth import synthesize
-from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step
+from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step, step_kl
 from nsp.stages.config import RLSection
-from nsp.stages.rl import group_advantages
+from nsp.stages.rl import group_advantages, interleave
 from tests.conftest import run_nsp
 
 
@@ -51,6 +51,27 @@ def test_gaussian_log_prob_is_per_element_mean():
     sample = torch.ones(1, 5)
     expected = -1 / 8 - math.log(2.0) - 0.5 * math.log(2 * math.pi)
     assert gaussian_log_prob(sample, mean, std).item() == pytest.approx(expected)
+
+
+def test_step_kl_is_the_kl_of_the_two_steps_gaussians():
+    g = torch.Generator().manual_seed(0)
+    x, v, v_ref = (torch.randn(3, 10, 4, generator=g) for _ in range(3))
+    for t, t_next in ((1.0, 0.9), (0.9, 0.7), (0.5, 0.4), (0.1, 0.0)):
+        _, _, mean = sde_step(x, v, t, t_next, 0.7, 0.95, g)
+        _, _, ref_mean = sde_step(x, v_ref, t, t_next, 0.7, 0.95, g)
+        std = sde_std(torch.tensor(t), torch.tensor(t_next), 0.7, 0.95)
+        exact = torch.distributions.kl_divergence(torch.distributions.Normal(mean, std),
+                                                  torch.distributions.Normal(ref_mean, std)).flatten(1).mean(1)
+        torch.testing.assert_close(step_kl(mean, ref_mean, t, t_next, 0.7, 0.95), exact, rtol=1e-5, atol=1e-7)
+
+
+def test_interleaved_units_give_every_update_every_context():
+    groups = [[("A", k) for k in range(5)], [("B", k) for k in range(5)]]
+    order = interleave(groups, np.random.default_rng(0))
+    assert sorted(order) == sorted(groups[0] + groups[1])
+    for update in (order[:5], order[5:]):  # two updates per rollout
+        assert {c for c, _ in update} == {"A", "B"}
+    assert [k for c, k in order if c == "A"] != list(range(5))  # and the steps come shuffled
 
 
 # ---- rollouts on a real tiny model ---------------------------------------------------------------------------------
@@ -100,6 +121,73 @@ def test_first_policy_update_has_ratio_exactly_one(rl_stage):
     assert stage.model.context_encoder.queries.grad is not None
 
 
+def test_keep_best_and_worst_train_only_those_and_average_over_them(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    s = stage.s
+    try:
+        s.keep_best = s.keep_worst = 1  # of a group of 4
+        units = stage.rollout_units(iter([pair]), seed=5)
+        assert [u.x.shape[0] for u in units] == [2, 2] and all(u.loss_scale == 0.5 for u in units)
+        assert all(torch.count_nonzero(u.advantage) == 2 for u in units)
+        loss, metrics = stage.objective(units[0])
+        assert metrics["ratio"] == pytest.approx(1.0, abs=1e-6)
+        # ratio 1: the loss is minus the kept candidates' mean advantage
+        assert float(loss.detach()) == pytest.approx(-float(units[0].advantage.mean()), abs=1e-5)
+    finally:
+        s.keep_best = s.keep_worst = 0
+
+
+def test_noise_only_at_the_trained_steps_branches_the_group_there(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    s = stage.s
+    try:
+        s.train_window, s.noise_only_trained = (1, 3), True  # 2 trained steps of 4, drawn from steps 1-2
+        assert [stage.trained_steps(seed) for seed in (1, 2)] == [[1, 2], [1, 2]]
+        frames, states, log_probs, ts, *_ = stage.sample(stage._context(pair), 3, seed=4, noisy_steps=[1, 2])
+        assert [lp is None for lp in log_probs] == [True, False, False, True]
+        assert states[1].shape[0] == 3 and torch.equal(states[1][0], states[1][2])  # one trajectory until step 1
+        assert not torch.equal(states[2][0], states[2][2])  # where the candidates branch
+        units = stage.rollout_units(iter([pair]), seed=5)
+        assert sorted(u.t for u in units) == sorted(ts[1:3], reverse=False)  # the trained steps' times
+        loss, metrics = stage.objective(units[0])
+        assert metrics["ratio"] == 1.0
+        s.train_window = (0, 4)
+        drawn = {tuple(stage.trained_steps(seed)) for seed in range(20)}
+        assert len(drawn) > 1 and all(len(d) == 2 and 0 <= d[0] < d[1] < 4 for d in drawn)
+    finally:
+        s.train_window, s.noise_only_trained = None, False
+
+
+def test_guidance_gradient_through_the_conditional_branch_only_or_both(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    unit = stage.rollout_units(iter([pair]), seed=5)[0]
+    unit.advantage = torch.tensor([1.0, -1.0, 0.5, -0.5])
+    null = stage.model.null_condition
+    grads = {}
+    try:
+        for mode in ("conditional", "both"):
+            stage.s.guidance_grad = mode
+            stage.model.zero_grad(set_to_none=True)
+            loss, metrics = stage.objective(unit)
+            loss.backward()
+            assert metrics["ratio"] == pytest.approx(1.0, abs=1e-5)  # the same policy either way
+            grads[mode] = (null.grad, stage.model.context_encoder.queries.grad.clone())
+    finally:
+        stage.s.guidance_grad = "conditional"
+    assert grads["conditional"][0] is None or not grads["conditional"][0].any()  # nothing through the null branch
+    assert grads["both"][0] is not None and grads["both"][0].abs().sum() > 0
+    assert grads["conditional"][1].abs().sum() > 0
+
+
 def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stage):
     stage, data = rl_stage
     from nsp.data.loader import PairStream
@@ -125,9 +213,9 @@ def _advantage_worker(rank: int, world: int, port: int, rewards: list[float], ou
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     settings = RLSection(group_size=len(rewards), keep_best=2, keep_worst=1)
     n = len(rewards) // world
-    adv, group = group_advantages(torch.tensor(rewards[rank * n:(rank + 1) * n]), settings, rank, world)
+    adv, group, keep = group_advantages(torch.tensor(rewards[rank * n:(rank + 1) * n]), settings, rank, world)
     with open(f"{out}.{rank}", "w") as f:
-        json.dump({"adv": adv.tolist(), "group": group.tolist()}, f)
+        json.dump({"adv": adv.tolist(), "group": group.tolist(), "keep": keep.tolist()}, f)
     torch.distributed.destroy_process_group()
 
 
@@ -140,7 +228,8 @@ def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
     mp.spawn(_advantage_worker, args=(2, port, rewards, out), nprocs=2, join=True)
     parts = [json.load(open(f"{out}.{r}")) for r in range(2)]
     gathered = parts[0]["adv"] + parts[1]["adv"]
-    single, _ = group_advantages(torch.tensor(rewards), RLSection(group_size=6, keep_best=2, keep_worst=1), 0, 1)
+    single, _, keep = group_advantages(torch.tensor(rewards), RLSection(group_size=6, keep_best=2, keep_worst=1), 0, 1)
+    assert parts[0]["keep"] + parts[1]["keep"] == keep.tolist() == [False, True, False, False, True, True]
     assert parts[0]["group"] == pytest.approx(rewards) and parts[1]["group"] == pytest.approx(rewards)
     assert gathered == pytest.approx(single.tolist(), abs=1e-6)
     r = torch.tensor(rewards)
@@ -151,20 +240,20 @@ def test_group_advantages_over_two_processes_equal_the_whole_group(tmp_path):
 
 def test_groups_without_spread_get_no_advantage():
     settings = RLSection(group_size=4, min_group_std=0.05)
-    flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)  # all pass: noise only
+    flat, *_ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)  # all pass: noise only
     assert flat.tolist() == [0.0] * 4
-    mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)  # two pass, two fail
+    mixed, *_ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)  # two pass, two fail
     assert mixed[1] > 0 > mixed[0] and mixed.sum().abs() < 1e-5
 
 
 def test_unscaled_advantages_let_a_group_with_spread_outweigh_one_without():
     settings = RLSection(group_size=4, scale_by_group_std=False)
-    flat, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)
-    mixed, _ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)
+    flat, *_ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), settings, 0, 1)
+    mixed, *_ = group_advantages(torch.tensor([0.45, 0.95, 0.46, 0.96]), settings, 0, 1)
     # reward minus the group mean, no more
     assert flat.tolist() == pytest.approx([-0.015, 0.005, -0.005, 0.015], abs=1e-6)
     assert mixed.abs().max() > 10 * flat.abs().max()
-    scaled, _ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), RLSection(group_size=4), 0, 1)
+    scaled, *_ = group_advantages(torch.tensor([0.90, 0.92, 0.91, 0.93]), RLSection(group_size=4), 0, 1)
     assert scaled.abs().max() > 1  # the default blows the same small spread up to unit size
 
 

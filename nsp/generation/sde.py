@@ -37,6 +37,15 @@ def gaussian_log_prob(sample: torch.Tensor, mean: torch.Tensor, std: torch.Tenso
     return lp.flatten(1).mean(1)
 
 
+def step_kl(mean: torch.Tensor, ref_mean: torch.Tensor, t: float, t_next: float, noise_level: float,
+            t_cap: float) -> torch.Tensor:
+    """KL(policy step || reference step): both are Gaussians with the step's std, so the KL is the squared distance of
+    their means over twice the step's variance; per element, averaged over all but the batch dimension (as the
+    log-probabilities are)."""
+    std = sde_std(torch.tensor(float(t)), torch.tensor(float(t_next)), noise_level, t_cap).to(mean.dtype)
+    return ((mean - ref_mean) ** 2).flatten(1).mean(1) / (2 * std**2)
+
+
 def sde_step(x: torch.Tensor, velocity: torch.Tensor, t: float, t_next: float, noise_level: float, t_cap: float,
              generator: torch.Generator | None = None, sample: torch.Tensor | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -1,0 +1,78 @@
+"""RL made cheap: seconds per optimizer step and held-out gain per CPU-minute, the previous recipe against the fast
+one, side by side from the same SFT checkpoint of a demo run (NSP_BENCH_DEMO=DIR, else a fresh `nsp demo`), with
+equal candidates (each rolls out 2 contexts x 8 candidates, 10 denoising steps with CFG, per 2 optimizer steps):
+
+    previous  5 of the 10 steps trained, noise at every step, the policy gradient through both CFG branches
+    fast      2 steps trained, drawn from the first 4 (where the shot's content is decided), noise only there, the
+              group one trajectory until them (Flow-GRPO-Fast's branching), the gradient through the conditional
+              branch only (Flow-GRPO)
+
+Each runs `rl_steps` optimizer steps with the demo's RL settings, then is evaluated like the demo's +SFT (its
+held-out contexts, seed and steps: paired with `eval/sft`). Records:
+    rl_efficiency_tiny   speed-up of an optimizer step, previous / fast (target >= 3), with each recipe's seconds
+                         per step, wall time, held-out pass-rate change vs +SFT (paired interval) and gain per minute
+
+    python -m benchmarks.run rl_efficiency    # NSP_BENCH_RL_EFFICIENCY=DIR keeps (and reuses) the runs there
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from benchmarks.common import in_kept_or_temporary_dir, nsp, on_demo_run, result
+
+COMMAND = "python -m benchmarks.run rl_efficiency"
+RECIPES = {
+    "previous": ["rl.train_steps=5", "rl.guidance_grad=both"],
+    "fast": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
+             "rl.guidance_grad=conditional"],
+}
+
+
+def seconds_per_step(run: Path) -> float:
+    """From the engine's log: an RL step is one sample per second of `samples_per_s` (batch 1, one micro-batch)."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]  # the first window holds the start-up
+    return len(rates) / sum(rates) if rates else float("nan")
+
+
+def measure(demo: Path, root: Path) -> list[dict]:
+    from nsp.evaluation.metrics import paired_difference
+
+    plan = json.loads((demo / "plan.json").read_text())
+    assets = {"cuts": ["generator.vae_path=nsp:tiny_vae_cuts", "vlm.path=nsp:tiny_vlm_cuts"],
+              "continuation": ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]}[plan["world"]]
+    steps = plan["rl_steps"] or 40
+    before = json.loads((demo / "eval" / "sft" / "report.json").read_text())["per_clip"]
+    out: dict[str, dict] = {}
+    for name, extra in RECIPES.items():
+        run = root / name
+        if not (run / "final").is_dir():
+            start = time.perf_counter()
+            nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", demo / "data", "--init",
+                demo / "sft" / "final", "--out", run, *[f"model.patch.{a}" for a in assets], "rl.val_contexts=0",
+                f"run.seed={plan['seed']}", "run.save_every=1000",
+                f"phases=[{{name: grpo, steps: {steps}, trainable: [queries, connector, transformer]}}]", *extra)
+            (run / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}")
+        report = run / "eval"
+        if not (report / "report.json").is_file():
+            nsp("eval", "--checkpoint", run / "final", "--data", demo / "data", "--out", report, "--limit",
+                plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"])
+        after = json.loads((report / "report.json").read_text())["per_clip"]
+        change, low, high = paired_difference(before["passed"], after["passed"])
+        wall = float((run / "wall_seconds").read_text())
+        out[name] = {"seconds_per_step": round(seconds_per_step(run), 3), "wall_seconds": wall,
+                     "pass_rate_change": round(change, 4), "ci": [round(low, 4), round(high, 4)],
+                     "gain_per_minute": round(change / (wall / 60), 4), "settings": extra}
+    speedup = out["previous"]["seconds_per_step"] / out["fast"]["seconds_per_step"]
+    return [result("rl_efficiency_tiny", round(speedup, 2), "x faster optimizer step (previous / fast recipe)", 3.0,
+                   "higher", COMMAND, recipes=out, rl_steps=steps, contexts=len(before["passed"]),
+                   note="equal candidates: 2 contexts x 8 per 2 optimizer steps, 10 denoising steps with CFG 3; "
+                        "pass-rate change: +RL vs the demo's +SFT, paired on its held-out contexts")]
+
+
+def run() -> list[dict]:
+    return on_demo_run(lambda demo: in_kept_or_temporary_dir("NSP_BENCH_RL_EFFICIENCY",
+                                                              lambda root: measure(demo, root)))
