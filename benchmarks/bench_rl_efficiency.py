@@ -32,10 +32,12 @@ RECIPES = {
 
 
 def seconds_per_step(run: Path) -> float:
-    """From the engine's log: an RL step is one sample per second of `samples_per_s` (batch 1, one micro-batch)."""
+    """The mean time of an optimizer step, from the engine's log (logged every step: an RL step counts as one sample
+    of `samples_per_s`); the first, which holds the start-up, left out. Steps that roll out and steps that only
+    update alternate, so it is the mean of the times, not of the rates."""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]  # the first window holds the start-up
-    return len(rates) / sum(rates) if rates else float("nan")
+    times = [1 / r["samples_per_s"] for r in rows if "samples_per_s" in r][1:]
+    return sum(times) / len(times) if times else float("nan")
 
 
 def measure(demo: Path, root: Path) -> list[dict]:
@@ -53,6 +55,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
             start = time.perf_counter()
             nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", demo / "data", "--init",
                 demo / "sft" / "final", "--out", run, *[f"model.patch.{a}" for a in assets], "rl.val_contexts=0",
+                "run.log_every=1",
                 f"run.seed={plan['seed']}", "run.save_every=1000",
                 f"phases=[{{name: grpo, steps: {steps}, trainable: [queries, connector, transformer]}}]", *extra)
             (run / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}")

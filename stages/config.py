@@ -55,6 +55,7 @@ class DataSection(_Strict):
     context_text: float = Field(0.5, ge=0, le=1)  # sft: probability that the context caption is given
     condition_dropout: float = Field(0.1, ge=0, le=1)  # share of samples trained with the null condition (CFG)
     read_text: float = Field(0.0, ge=0, le=1)  # vlm: share of examples that are random words rendered as frames to read
+    judge: float = Field(0.0, ge=0, le=1)  # vlm: share of examples that ask whether a candidate next clip follows
     val_batches: int = Field(4, ge=0)
 
 

@@ -10,7 +10,7 @@ reward. One rollout, for each of `contexts` contexts (the same on every rank), i
 
 The update: the clipped-ratio objective on each unit (`GRPOObjective`), optionally with the exact KL of each step's
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
-has ratio exactly 1, the next ones see the clip.
+has ratio 1 (to rounding), the next ones see the clip.
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ class Unit:
 
 def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: RLSection, grid, fps: float,
                     history: torch.Tensor | None) -> torch.Tensor:
-    """The guided velocity the policy samples with. guidance_grad "conditional" (Flow-GRPO's choice) runs the
-    unconditional branch without a graph: no gradient through it, and a backward over half the batch; "both" trains
-    the two branches (and the learned null condition) together, in one batch."""
+    """The guided velocity the policy samples with. Under a gradient with guidance_grad "conditional" (Flow-GRPO's
+    choice) the unconditional branch runs without a graph: no gradient through it, and a backward over half the
+    batch; else (rollouts, "both") the two branches run in one batch (the faster forward; the ratios of the first
+    update then differ from 1 by rounding only)."""
     g = x.shape[0]
     condition, null = model.condition(context).expand(g, -1, -1), model.null(g)
     gen = model.generator
-    if s.guidance <= 1.0 or s.guidance_grad == "both":
+    if s.guidance <= 1.0 or s.guidance_grad == "both" or not torch.is_grad_enabled():
         return guided_velocity(gen, x, t, condition, null, s.guidance, grid, fps, history)
     with torch.no_grad():
         uncond = gen.velocity(x, t, null.to(condition.dtype), grid, fps, history=history)

@@ -13,6 +13,9 @@ the cut is in the VLM's states where the queries read them.
 and, with `data.read_text` > 0, a third, reading (what a pretrained Qwen-VL can do and Everything is a video needs):
     random words rendered as frames (nsp/video/render.py, laid out as `nsp predict --text-frames` lays them
     out) + "Read the text."  -> the words (WORDS: everyday English, in random order)
+and, with `data.judge` > 0, judging (the `judge` reward's question, asked as the reward asks it):
+    the context, then a candidate next clip (`judge_example`: the real one, or another outcome, another context's,
+    a copy) + "Does the second part follow ...?"  -> "Yes" or "No", as the world's oracle says
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import torch
 from torch import nn
 
 from nsp.data.cuts import CutScene, cut_answer
+from nsp.data.judge import judge_example
 from nsp.data.loader import PairStream
 from nsp.data.world import Scene, describe_state
 from nsp.stages.base import Stage
+from nsp.rewards.judge import judge_inputs
 from nsp.understanding.context import chat_ids, token_types
 from nsp.video.render import place_tokens, render_text, token_slots
 
@@ -94,11 +99,16 @@ class VLMStage(Stage):
         self.model.set_trainable(["vlm"])
         self.model.context_encoder.vlm.train()
 
-    def _example(self, pair, rng: np.random.Generator) -> tuple[list[int], list[int], object]:
+    def _example(self, pair, rng: np.random.Generator, others: list) -> tuple[list[int], list[int], object]:
         enc, cfg = self.model.context_encoder, self.model.config.vlm
         tok = enc.tokenizer
         captions = pair.meta.get("captions", {})
-        if self.cfg.data.read_text and rng.random() < self.cfg.data.read_text:  # 0: no draw, the recipe unchanged
+        if self.cfg.data.judge and pair.context is not None and rng.random() < self.cfg.data.judge:
+            candidate, follows, _ = judge_example(pair, others, rng)
+            prompt, video = judge_inputs(tok, enc.spec, cfg, self.model.config.generator.fps, pair.context.frames,
+                                         candidate)
+            target = "Yes" if follows else "No"
+        elif self.cfg.data.read_text and rng.random() < self.cfg.data.read_text:  # 0: no draw, the recipe unchanged
             g, tp = self.model.config.generator, enc.spec.temporal_patch_size
             length = g.num_frames * g.context_clips
             target = random_words(rng, len(token_slots(length, g.fps, cfg.video, tp)))
@@ -124,7 +134,7 @@ class VLMStage(Stage):
         return prompt + target_ids, [-100] * len(prompt) + target_ids, video
 
     def _batch(self, pairs, rng) -> TokenBatch:
-        rows = [self._example(p, rng) for p in pairs]
+        rows = [self._example(p, rng, pairs) for p in pairs]
         length = max(len(ids) for ids, _, _ in rows)
         pad = self.model.context_encoder.tokenizer.pad_token_id
         ids = torch.full((len(rows), length), pad)
