@@ -15,7 +15,8 @@ and, with `data.read_text` > 0, a third, reading (what a pretrained Qwen-VL can 
     out) + "Read the text."  -> the words (WORDS: everyday English, in random order)
 and, with `data.judge` > 0, judging (the `judge` reward's question, asked as the reward asks it):
     the context, then a candidate next clip (`judge_example`: the real one, or another outcome, another context's,
-    a copy) + "Does the second part follow ...?"  -> "Yes" or "No", as the world's oracle says
+    a copy) + "Does the second part follow ...?"  -> on the cut world its reasons first ("top red left; middle red
+    left": what the context says comes next, what the candidate shows), then "Yes" or "No" as the world's oracle says
 """
 
 from __future__ import annotations
@@ -104,10 +105,10 @@ class VLMStage(Stage):
         tok = enc.tokenizer
         captions = pair.meta.get("captions", {})
         if self.cfg.data.judge and pair.context is not None and rng.random() < self.cfg.data.judge:
-            candidate, follows, _ = judge_example(pair, others, rng)
+            example = judge_example(pair, others, rng)
             prompt, video = judge_inputs(tok, enc.spec, cfg, self.model.config.generator.fps, pair.context.frames,
-                                         candidate)
-            target = "Yes" if follows else "No"
+                                         example.frames)
+            target = example.answer
         elif self.cfg.data.read_text and rng.random() < self.cfg.data.read_text:  # 0: no draw, the recipe unchanged
             g, tp = self.model.config.generator, enc.spec.temporal_patch_size
             length = g.num_frames * g.context_clips

@@ -29,6 +29,13 @@ def add_parser(sub) -> None:
     p.add_argument("--paths", action="store_true",
                    help="the path ablation: the condition from the VLM queries real / null / shuffled x the clean "
                         "history on / off (zeros), same contexts and noise, paired intervals (report.json 'paths')")
+    p.add_argument("--best-of", type=positive, default=1,
+                   help="test-time scaling: N candidates per context, the one --select scores best is the model's "
+                        "prediction (reported against the first candidate alone; default 1)")
+    p.add_argument("--select", default="judge", help="the reward that picks the best of N; it is given the context "
+                                                     "and the candidate only (default judge)")
+    p.add_argument("--judge", help="the judge VLM's directory for the judge reward (e.g. nsp:tiny_judge_cuts; "
+                                   "default: the model's own VLM)")
     p.add_argument("--text", action="store_true", help="also give the samples' context captions")
     p.add_argument("--steps", type=at_least(2), help="denoising steps (default: the checkpoint's sampling.steps)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance (default: the checkpoint's)")
@@ -50,6 +57,11 @@ def run(args) -> int:
     from nsp.data.shards import read_manifest
     from nsp.model import read_checkpoint_meta
 
+    if args.best_of > 1 and args.samples > 1:
+        from nsp.errors import NSPError
+
+        raise NSPError(f"--best-of {args.best_of} with --samples {args.samples}: choose one (best-of keeps one "
+                       "prediction per context)")
     manifest = read_manifest(args.data)  # bad inputs fail here, before any model is loaded
     read_checkpoint_meta(args.checkpoint)
     overrides = history_override(args.history_frames)
@@ -66,7 +78,7 @@ def run(args) -> int:
     settings = EvalSettings(split=args.split, reward=reward, samples=args.samples, limit=args.limit,
                             steps=args.steps, guidance=args.guidance, text=args.text, baselines=args.baselines,
                             batch_size=args.batch_size, seed=args.seed, rollout=args.rollout,
-                            paths=args.paths)
+                            paths=args.paths, best_of=args.best_of, select=args.select, judge=args.judge)
     pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device),
                                        overrides=overrides)
     report, examples = evaluate(pipe, args.data, settings)

@@ -69,6 +69,13 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=at_least(2), help="denoising steps (default: the checkpoint's sampling.steps)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: sampling.guidance)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same video")
+    p.add_argument("--best-of", type=positive, default=1,
+                   help="test-time scaling: N candidates (seeds SEED..SEED+N-1), the one --reward scores best is "
+                        "written (default 1)")
+    p.add_argument("--reward", default="judge", help="the reward that picks the best of N, from the context and the "
+                                                     "candidate alone (default judge: a VLM asked whether it follows)")
+    p.add_argument("--judge", help="the judge VLM's directory (e.g. nsp:tiny_judge_cuts; default: the model's own "
+                                   "VLM)")
     p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
                                                      "clip (default: the checkpoint's generator.history_frames)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -130,7 +137,12 @@ def run(args) -> int:
         from nsp.evaluation.classify import label_answerer
 
         answer = label_answerer(pipe, args.labels)
-    bar = tqdm(total=len(todo) * args.scenes * steps, desc="predict", unit="step", dynamic_ncols=True)
+    if args.best_of > 1:
+        from nsp.evaluation.best_of import choose, selection_reward
+
+        select = selection_reward(pipe.model, args.reward, args.judge)
+    bar = tqdm(total=len(todo) * args.scenes * steps * args.best_of, desc="predict", unit="step",
+               dynamic_ncols=True)
     for clip_path, target in todo:
         bar.set_postfix(clip=(clip_path.name if clip_path else "-")[-30:])
         try:
@@ -142,8 +154,16 @@ def run(args) -> int:
             failed.append(str(err))
             bar.update(args.scenes * steps)
             continue
-        result = pipe.rollout(context, args.text, num_scenes=args.scenes, seed=args.seed, num_inference_steps=steps,
-                              guidance_scale=args.guidance, progress=False, callback=lambda s, n: bar.update())
+        results = [pipe.rollout(context, args.text, num_scenes=args.scenes, seed=args.seed + k,
+                                num_inference_steps=steps, guidance_scale=args.guidance, progress=False,
+                                callback=lambda s, n: bar.update()) for k in range(args.best_of)]
+        result = results[0]
+        if args.best_of > 1:  # judged on the first scene after the context, as the model saw the context
+            first = [r.frames[0][:len(r.frames[0]) // args.scenes] for r in results]
+            best, scores = choose(select, None if context is None else context.frames, first)
+            result = results[best]
+            bar.write(f"best of {args.best_of}: seed {args.seed + best} ({args.reward} "
+                      + ", ".join(f"{v:.2f}" for v in scores) + ")")
         video = result.frames[0]
         if args.side_by_side and context is not None:  # the context as the model saw it | the prediction
             video = side_by_side(context.frames, video)

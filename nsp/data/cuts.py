@@ -222,18 +222,21 @@ def cut_captions(s: CutScene) -> dict[str, str]:
     return {"context": ctx, "next": nxt, "image": describe_cut_frame(s, 0.0)}
 
 
+def outcome_words(s: CutScene) -> str:
+    """What the next shot depends on, in a few words: "top" (lamp), "left red" (time skip), "top red left"."""
+    c, way = s.color, "right" if s.direction > 0 else "left"
+    if s.family == "lamp":
+        return LANE_WORDS[s.lane]
+    if s.family == "time_skip":
+        return f"{COLUMN_WORDS[s.lane]} {c}"
+    return f"{LANE_WORDS[s.lane]} {c} {way}"
+
+
 def cut_answer(s: CutScene) -> str:
     """The tiny VLM's answer to the NSP prompt: what the next shot depends on in a few words, lane first, then its
     caption. A 2-layer VLM works a fact out where it must say it; leading with the outcome makes it work it out right
     where the queries sit (after the prompt), instead of dozens of tokens into the caption."""
-    c, way = s.color, "right" if s.direction > 0 else "left"
-    if s.family == "lamp":
-        short = LANE_WORDS[s.lane]
-    elif s.family == "time_skip":
-        short = f"{COLUMN_WORDS[s.lane]} {c}"
-    else:
-        short = f"{LANE_WORDS[s.lane]} {c} {way}"
-    return f"{short}. {cut_captions(s)['next']}"
+    return f"{outcome_words(s)}. {cut_captions(s)['next']}"
 
 
 def describe_cut_frame(s: CutScene, tau: float) -> str:

@@ -44,6 +44,9 @@ class EvalSettings:
     seed: int = 0
     rollout: int = 1  # > 1: also chain that many clips from each context and judge each (nsp/evaluation/rollout.py)
     paths: bool = False  # the path ablation: condition real / null / shuffled x history on / off (paths.py)
+    best_of: int = 1  # > 1: the model's prediction is the best of this many candidates by `select` (best_of.py)
+    select: str = "judge"  # the reward that picks (it sees the context and the candidate, not the real next scene)
+    judge: str | None = None  # the judge VLM's directory, for the `judge` reward (None: the model's own VLM)
 
 
 def load_pairs(data, split: str, limit: int | None) -> list:

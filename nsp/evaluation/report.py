@@ -14,7 +14,8 @@ from nsp.plots import bar_plot
 from nsp.video.frames import sheet
 
 NAMES = {"model": "model", "no_context": "no context (prompt only)", "shuffled_context": "shuffled context",
-         "copy_last_frame": "copy last frame", "real_next_scene": "real next scene"}
+         "copy_last_frame": "copy last frame", "real_next_scene": "real next scene",
+         "first_candidate": "first candidate (no selection)"}
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -60,6 +61,12 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
                   f"{fmt(r['pass_rate_showing'])} | {ci(r['pass_rate_showing_ci'] or (None, None))} | "
                   f"{fmt(r['score'])} | {fmt(r['continuity_ssim'])} | {fmt(r['psnr'], 2)} |"
                   for r in report["rollout"]]
+    if report.get("best_of"):
+        b = report["best_of"]
+        c = b["change_vs_first"]
+        lines += ["", f"Best of {b['n']}: the model's prediction is the candidate `{b['select']}` scored best of {b['n']} "
+                      f"(it sees the context and the candidate, not the real next scene); against the first candidate "
+                      f"alone, paired: {c['change']:+.3f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]."]
     if report.get("paths"):
         lines += paths_section(report["paths"])
     if report.get("sentences"):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
 
-from nsp.evaluation import metrics, paths
+from nsp.evaluation import best_of, metrics, paths
 from nsp.evaluation.classify import classification_report, drawn_labels
 from nsp.evaluation.predict import (DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
                                     load_pairs, predict)
@@ -56,7 +56,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
 
     model = pipe.model
     pairs = load_pairs(data, s.split, s.limit)
-    reward = build_reward({s.reward: 1.0}, model)
+    reward = build_reward({s.reward: 1.0}, model, **({"judge": {"path": s.judge}} if s.judge else {}))
     texts = [p.meta.get("captions", {}).get("context") if s.text else None for p in pairs]
     inputs = {"model": [(t, p.context) for t, p in zip(texts, pairs)]}
     if s.baselines:
@@ -66,15 +66,23 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     history_only = s.baselines and model.config.generator.history_frames > 0  # the context's pixels, no condition
 
     total = (sum(len(v) for v in inputs.values()) + history_only * len(pairs)) * s.samples \
-        + len(pairs) * (s.rollout - 1) + s.paths * paths.extra_predictions(pipe) * len(pairs) * s.samples
+        + len(pairs) * (s.rollout - 1) + s.paths * paths.extra_predictions(pipe) * len(pairs) * s.samples \
+        + len(pairs) * (s.best_of - 1)
     bar = tqdm(total=total, desc="eval", unit="clip", disable=not progress, dynamic_ncols=True)
     if pipe.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(pipe.device)
-    predictions, seconds = {}, 0.0
+    predictions, seconds, chosen = {}, 0.0, None
     for method, contexts in inputs.items():
         bar.set_postfix(method=method)
         start = time.perf_counter()
-        predictions[method] = predict(pipe, contexts, s, bar)
+        if method == "model" and s.best_of > 1:  # N candidates, the one `select` scores best kept
+            candidates = predict(pipe, contexts, replace(s, samples=s.best_of), bar)
+            select = reward if s.select == s.reward else best_of.selection_reward(model, s.select, s.judge)
+            chosen = [best_of.choose(select, p.context.frames, c) for p, c in zip(pairs, candidates)]
+            predictions["model"] = [[c[i]] for c, (i, _) in zip(candidates, chosen)]
+            predictions["first_candidate"] = [[c[0]] for c in candidates]
+        else:
+            predictions[method] = predict(pipe, contexts, s, bar)
         if method == "model":
             seconds = time.perf_counter() - start
     if history_only:
@@ -101,6 +109,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         if method == "model":  # per clip, in context-major order: lets two checkpoints be compared pair by pair
             per_clip = {"keys": [p.key for p in pairs], "passed": [r["passed"] for r in rows],
                         "score": [r["score"] for r in rows], "continuity_ssim": [r["continuity_ssim"] for r in rows]}
+        if method == "first_candidate":
+            first_passed = [r["passed"] for r in rows]
         methods[method]["diversity"] = None if s.samples < 2 or method not in GENERATED else \
             float(np.mean([metrics.diversity(samples) for samples in clips]))
 
@@ -120,6 +130,11 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "methods": methods,
         "per_clip": per_clip,
         "rollout": chained,
+        "best_of": None if chosen is None else {
+            "n": s.best_of, "select": s.select, "judge": s.judge, "chosen": [i for i, _ in chosen],
+            "select_scores": [v for _, v in chosen],
+            "change_vs_first": dict(zip(("change", "ci_low", "ci_high"),
+                                        metrics.paired_difference(first_passed, per_clip["passed"])))},
         "paths": ablation,
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,

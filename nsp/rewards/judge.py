@@ -8,14 +8,18 @@ judges with a separate VLM; for the tiny world, `nsp:tiny_judge_cuts`, trained t
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
 from nsp.errors import NSPError
+from nsp.files import resolve_local
 from nsp.rewards.base import Candidate, Scores, register
 from nsp.understanding.context import chat_ids, token_types
 from nsp.video.qwen_input import prepare_video
 
+JUDGE_JSON = "nsp_judge.json"  # in a judge VLM's directory: {"think": true} where it says its reasons first
 QUESTION = ("The first part of this video is a scene; the second part is meant to show what happens next. "
             "Does the second part follow causally and visually from the first? Answer Yes or No.")
 
@@ -31,7 +35,13 @@ def judge_inputs(tokenizer, spec, cfg, fps: float, context: np.ndarray | None, g
 
 @register("judge")
 class JudgeReward:
-    def __init__(self, model=None, mode: str = "prob", question: str = QUESTION, path: str | None = None):
+    """`think`: the judge first says its reasons, greedily (a tiny judge works a fact out where it says it), and the
+    probability is read where it answers; a judge directory with an `nsp_judge.json` says how it answers."""
+
+    max_reason_tokens = 64
+
+    def __init__(self, model=None, mode: str = "prob", question: str = QUESTION, path: str | None = None,
+                 think: bool | None = None):
         if model is None:
             raise NSPError("reward judge needs the model (its frozen VLM is the judge, or its config loads `path`)")
         if mode not in ("prob", "binary"):
@@ -47,11 +57,24 @@ class JudgeReward:
             self.cfg = self.cfg.model_copy(update={"path": path, "quantization": "none"})
             self.vlm, self.tokenizer, self.spec = build_vlm(self.cfg)
             self.vlm.to(model.context_encoder.queries.device)
+            manner = resolve_local(path, "judge path") / JUDGE_JSON
+            if think is None and manner.is_file():
+                think = bool(json.loads(manner.read_text()).get("think", False))
+        self.think = bool(think)
         self.yes, self.no = (self.tokenizer.encode(w, add_special_tokens=False)[0] for w in ("Yes", "No"))
 
     @torch.no_grad()
     def probability(self, context: np.ndarray | None, generated: np.ndarray) -> float:
         ids, video = judge_inputs(self.tokenizer, self.spec, self.cfg, self.fps, context, generated, self.question)
+        for _ in range(self.max_reason_tokens if self.think else 1):
+            logits = self._next_token_logits(ids, video)
+            token = int(logits.argmax())
+            if not self.think or token in (self.yes, self.no):
+                break
+            ids = ids + [token]  # its reasons, one token at a time, until it answers
+        return float(torch.softmax(logits[[self.yes, self.no]].float(), 0)[0])
+
+    def _next_token_logits(self, ids: list[int], video) -> torch.Tensor:
         ids = torch.tensor([ids])
         device = next(self.vlm.parameters()).device
         out = self.vlm(input_ids=ids.to(device), attention_mask=torch.ones_like(ids).to(device),
@@ -59,8 +82,7 @@ class JudgeReward:
                        pixel_values_videos=video.pixel_values_videos.to(device, self.vlm.dtype),
                        video_grid_thw=video.video_grid_thw[None].to(device),
                        second_per_grid_ts=torch.tensor([video.second_per_grid_t]).to(device))
-        logits = out.logits[0, -1, [self.yes, self.no]].float()
-        return float(torch.softmax(logits, 0)[0])
+        return out.logits[0, -1]
 
     def __call__(self, candidates: list[Candidate]) -> Scores:
         p = np.array([self.probability(c.context, c.generated) for c in candidates])
