@@ -100,12 +100,14 @@ class VLMStage(Stage):
         self.model.set_trainable(["vlm"])
         self.model.context_encoder.vlm.train()
 
-    def _example(self, pair, rng: np.random.Generator, others: list) -> tuple[list[int], list[int], object]:
+    def _example(self, pair, rng: np.random.Generator, others: list | None = None
+                 ) -> tuple[list[int], list[int], object]:
+        """One example; `others`: the rest of its batch (the judge task's other contexts)."""
         enc, cfg = self.model.context_encoder, self.model.config.vlm
         tok = enc.tokenizer
         captions = pair.meta.get("captions", {})
         if self.cfg.data.judge and pair.context is not None and rng.random() < self.cfg.data.judge:
-            example = judge_example(pair, others, rng)
+            example = judge_example(pair, others or [pair], rng)
             prompt, video = judge_inputs(tok, enc.spec, cfg, self.model.config.generator.fps, pair.context.frames,
                                          example.frames)
             target = example.answer

@@ -146,6 +146,7 @@ def test_noise_only_at_the_trained_steps_branches_the_group_there(rl_stage):
 
     pair = next(iter(PairStream(data, "train", shuffle=False)))
     s = stage.s
+    before = s.train_window, s.noise_only_trained
     try:
         s.train_window, s.noise_only_trained = (1, 3), True  # 2 trained steps of 4, drawn from steps 1-2
         assert [stage.trained_steps(seed) for seed in (1, 2)] == [[1, 2], [1, 2]]
@@ -161,7 +162,7 @@ def test_noise_only_at_the_trained_steps_branches_the_group_there(rl_stage):
         drawn = {tuple(stage.trained_steps(seed)) for seed in range(20)}
         assert len(drawn) > 1 and all(len(d) == 2 and 0 <= d[0] < d[1] < 4 for d in drawn)
     finally:
-        s.train_window, s.noise_only_trained = None, False
+        s.train_window, s.noise_only_trained = before
 
 
 def test_guidance_gradient_through_the_conditional_branch_only_or_both(rl_stage):
