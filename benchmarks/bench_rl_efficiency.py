@@ -41,11 +41,11 @@ def seconds_per_step(run: Path) -> float:
 
 
 def measure(demo: Path, root: Path) -> list[dict]:
+    from nsp.cli.demo import TINY_ASSETS
     from nsp.evaluation.metrics import paired_difference
 
     plan = json.loads((demo / "plan.json").read_text())
-    assets = {"cuts": ["generator.vae_path=nsp:tiny_vae_cuts", "vlm.path=nsp:tiny_vlm_cuts"],
-              "continuation": ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]}[plan["world"]]
+    assets = TINY_ASSETS[plan["world"]]
     steps = plan["rl_steps"] or 40
     before = json.loads((demo / "eval" / "sft" / "report.json").read_text())["per_clip"]
     out: dict[str, dict] = {}

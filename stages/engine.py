@@ -17,11 +17,9 @@ SIGTERM or SIGINT saves the step the run is on and stops it (`stopping.py`).
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
-import random
 import shutil
 import socket
 import time
@@ -33,12 +31,9 @@ import torch
 from nsp.environment import use_cpu_deepspeed_without_gpu
 from nsp.errors import NSPError, Stopped
 from nsp.files import atomic_path, load_safetensors
+from nsp.stages.checkpoints import (CHECKPOINTS, FILES_JSON, STATE_JSON, STATE_TENSORS, checkpoint_problem,
+                                   rng_state, safe_checkpoint_engine, set_rng_state, write_failure)
 from nsp.stages.stopping import StopRequests
-
-CHECKPOINTS = "checkpoints"
-STATE_JSON = "nsp_state.json"
-STATE_TENSORS = "nsp_state.safetensors"
-FILES_JSON = "files.json"  # every file of a checkpoint with its size, written last: what an intact one holds
 
 
 # ---- distributed set-up -------------------------------------------------------------------------------------------
@@ -127,48 +122,6 @@ class EMA:
             live = p.detach().float().clone()
             p.copy_(s.to(p.dtype))
             s.copy_(live)
-
-
-# ---- RNG state (for exact resumes) --------------------------------------------------------------------------------
-def write_failure(err: Exception, folder: Path) -> str:
-    """Why a file could not be written, in words: a full disk (by the error, or by what is left), else the error."""
-    free = shutil.disk_usage(folder).free
-    if getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or free < 64 << 20:
-        return f"disk full ({free >> 20} MB free)"
-    if getattr(err, "errno", None) == errno.EFBIG:
-        return "a file over the file-size limit"
-    return f"a file could not be written whole ({str(err).splitlines()[0][:100]})"
-
-
-def checkpoint_problem(folder: Path) -> str | None:
-    """What is wrong with a saved checkpoint, or None: its files must be those, and of the sizes, it recorded."""
-    if not (folder / STATE_JSON).is_file():
-        return f"no {STATE_JSON}"
-    if not (folder / FILES_JSON).is_file():
-        return None  # written before files.json existed: taken as it is
-    for name, size in json.loads((folder / FILES_JSON).read_text()).items():
-        path = folder / name
-        if not path.is_file():
-            return f"{name} missing"
-        if path.stat().st_size != size:
-            return f"{name} is {path.stat().st_size} bytes, {size} when saved"
-    return None
-
-
-def rng_state(np_rng: np.random.Generator, torch_gen: torch.Generator) -> tuple[dict, dict[str, torch.Tensor]]:
-    tensors = {"torch_cpu": torch.get_rng_state(), "batch_noise": torch_gen.get_state()}
-    if torch.cuda.is_available():
-        tensors["torch_cuda"] = torch.cuda.get_rng_state()
-    return {"numpy_batches": np_rng.bit_generator.state, "python": random.getstate()[1][:625]}, tensors
-
-
-def set_rng_state(meta: dict, tensors: dict, np_rng: np.random.Generator, torch_gen: torch.Generator) -> None:
-    np_rng.bit_generator.state = meta["numpy_batches"]
-    random.setstate((3, tuple(meta["python"]), None))
-    torch.set_rng_state(tensors["torch_cpu"])
-    torch_gen.set_state(tensors["batch_noise"])
-    if "torch_cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["torch_cuda"])
 
 
 # ---- the run ------------------------------------------------------------------------------------------------------
@@ -375,7 +328,7 @@ class Trainer:
                 engine, optimizer, _, scheduler = deepspeed.initialize(
                     model=stage.module(), optimizer=optimizer, lr_scheduler=scheduler,
                     config=deepspeed_config(cfg, self.device, micro))
-                engine.checkpoint_engine = _safe_checkpoint_engine(engine.checkpoint_engine)
+                engine.checkpoint_engine = safe_checkpoint_engine(engine.checkpoint_engine)
                 ema = EMA(params, cfg.ema.decay) if cfg.ema.decay else None
                 np_rng = np.random.default_rng([cfg.run.seed, self.rank, index])
                 torch_gen = torch.Generator().manual_seed(cfg.run.seed * 1000 + self.rank * 100 + index)
@@ -486,15 +439,3 @@ def _truncate_metrics(path: Path, step: int) -> None:
     keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
     with atomic_path(path) as tmp:
         tmp.write_text("".join(line + "\n" for line in keep))
-
-
-def _safe_checkpoint_engine(engine):
-    """DeepSpeed's checkpoint reader, but with `torch.load(weights_only=True)` (no arbitrary unpickling)."""
-    original = engine.load
-
-    def load(path, map_location=None):
-        return torch.load(path, map_location=map_location, weights_only=True)
-
-    engine.load = load
-    engine._unsafe_load = original
-    return engine

@@ -125,11 +125,16 @@ def job_json(queue: JobQueue, job: Job) -> dict:
     return out
 
 
+def clip_label(name: str | None) -> str:
+    """How errors name an upload: as the client named it, never by the server's path."""
+    return f"clip {name!r}" if name else "clip"
+
+
 def decode_upload(pipe: NSPPipeline, job: Job, limits: Limits) -> Clip:
     """The job's clip -> the model's context, within the server's limits and the job's time; the upload is deleted
     whatever happens. Errors name the clip as the client did, never the server's path."""
     w = job.work
-    label = f"clip {w.clip_name!r}" if w.clip_name else "clip"
+    label = clip_label(w.clip_name)
     try:
         clip = read_context_clip(w.upload, pipe.model.config.generator, limits=DecodeLimits(
             max_seconds=limits.max_clip_seconds, max_pixels=limits.max_pixels, on_frame=job.check))
@@ -192,7 +197,7 @@ class Server:
     def check_upload(self, path: Path, name: str | None) -> None:
         """What the clip's header says, against the limits, before anything is decoded; a refused upload is deleted
         at once. Every problem is a 4xx naming the clip (never the server's path)."""
-        label = f"clip {name!r}" if name else "clip"
+        label = clip_label(name)
         try:
             if path.stat().st_size == 0:
                 raise HTTPException(400, f"{label}: empty file (0 bytes)")
