@@ -44,10 +44,11 @@ def tiny_checkpoint(tmp_path_factory, tiny_model) -> Path:
     return tiny_model.save_pretrained(tmp_path_factory.mktemp("ck") / "tiny")
 
 
-def run_nsp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real `nsp` entry point in a subprocess."""
+def run_nsp(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real `nsp` entry point in a subprocess. The timeout only catches a hang: CI machines are several times
+    slower than a workstation when the other test worker is busy too."""
     return subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or REPO, timeout=300)
+                          cwd=cwd or REPO, timeout=timeout)
 
 
 def random_frames(n: int, h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -14,7 +14,7 @@ MINIMAL = ["train=24", "val=4", "test=6", "t2v_image_steps=2", "t2v_steps=3", "s
 
 def test_demo_runs_every_step_then_resumes(tmp_path):
     out = tmp_path / "demo"
-    r = run_nsp("demo", "--out", out, *MINIMAL)
+    r = run_nsp("demo", "--out", out, *MINIMAL, timeout=1200)  # nine steps, each its own process
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "demo_report.json").read_text())
     assert set(summary["ablation"]) == {"pretrain-only", "+SFT", "+RL", "SFT without pretraining"}
