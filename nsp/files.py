@@ -45,17 +45,6 @@ def atomic_path(path: str | Path, is_dir: bool = False):
         os.replace(tmp, path)
 
 
-ASSETS = Path(__file__).resolve().parent / "assets"
-
-
-def resolve_local(value: str, what: str) -> Path:
-    """A local directory, or "nsp:<name>" for one shipped in nsp/assets/ (the tiny VAE and VLM)."""
-    path = ASSETS / value.removeprefix("nsp:") if value.startswith("nsp:") else Path(value).expanduser()
-    if not path.is_dir():
-        raise NSPError(f"{what}={value}: not a local directory (weights are only read from local snapshots)")
-    return path
-
-
 def not_found(path: Path) -> NSPError:
     """The one-line error for a path that cannot be opened: a symlink loop or a dangling symlink named as such."""
     path = Path(path)

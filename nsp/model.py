@@ -6,7 +6,9 @@ A checkpoint is a directory:
     vlm/ transformer/ vae/ scheduler/
                              `save_pretrained` folders for what is embedded: components built with random weights
                              (tiny) and components that were trained. Frozen base models stay where they are and are
-                             referenced by absolute local path: a 16 GB VLM is never copied into a checkpoint.
+                             referenced, never copied (a 16 GB VLM): by the absolute path they were read from and by
+                             a name another machine finds them by (`nsp.local_models.portable_reference`: a Hugging
+                             Face repo id in the local hub cache, or a directory name under $NSP_MODELS_DIR).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from torch import nn
 from nsp.config import ModelConfig, as_patch, deep_merge, validate_config
 from nsp.connectors import build_connector
 from nsp.errors import NSPError
-from nsp.files import atomic_path, load_safetensors, resolve_local
+from nsp.files import atomic_path, load_safetensors
 from nsp.generation import flow
 from nsp.generation.ltx import LTXGenerator, build_generator, frames_to_video
+from nsp.local_models import portable_reference, resolve_local, where_looked
 from nsp.understanding.context import ContextBatch, ContextEncoder
 from nsp.understanding.vlm import build_vlm
 from nsp.video.frames import last_frames, resize_frames
@@ -223,8 +226,9 @@ class NSPModel(nn.Module):
             if embed_vlm:
                 self.context_encoder.vlm.save_pretrained(tmp / "vlm")
                 self.context_encoder.tokenizer.save_pretrained(tmp / "vlm")
-            components["vlm"] = {"class": type(self.context_encoder.vlm).__name__,
-                                 "path": "vlm" if embed_vlm else str(resolve_local(vlm_source, "vlm.path").resolve())}
+            components["vlm"] = {"class": type(self.context_encoder.vlm).__name__, "path": "vlm"}
+            if not embed_vlm:
+                components["vlm"].update(_reference(vlm_source, "vlm.path"))
             for name in ("transformer", "vae", "scheduler"):
                 module = getattr(self.generator, name)
                 base, subfolder = self.sources["generator"], name
@@ -235,9 +239,9 @@ class NSPModel(nn.Module):
                     save_without_lora(module, tmp / name)
                 elif embed:
                     module.save_pretrained(tmp / name)
-                components[name] = {"class": type(module).__name__,
-                                    "path": name if embed else str(resolve_local(base, f"{name} path").resolve()),
-                                    "subfolder": None if embed else subfolder}
+                components[name] = {"class": type(module).__name__, "path": name, "subfolder": None}
+                if not embed:
+                    components[name].update(_reference(base, f"{name} path"), subfolder=subfolder)
             if self.lora:
                 from peft.utils import get_peft_model_state_dict
 
@@ -262,15 +266,29 @@ class NSPModel(nn.Module):
 
         def where(name: str) -> tuple[str, str | None]:
             c = comps[name]
-            p = Path(c["path"])
-            return (str(p if p.is_absolute() else path / p), c.get("subfolder"))
+            if not Path(c["path"]).is_absolute():  # embedded
+                return str(path / c["path"]), c.get("subfolder")
+            return str(_find_base(c, name, path)), c.get("subfolder")
+
+        def source(value: str | None, name: str) -> str | None:
+            """The config's base-model entry as this machine finds it: as saved, else the checkpoint's reference."""
+            if value is None or value.startswith("nsp:") or not Path(comps[name]["path"]).is_absolute():
+                return value
+            try:
+                resolve_local(value, name)
+                return value
+            except NSPError:
+                return comps[name].get("ref", value)
 
         # Load through exactly the code path a user's base models take: local directories.
+        saved = meta["model"]
+        sources = {"vlm": source(saved["vlm"]["path"], "vlm"), "generator": source(saved["generator"]["path"], "vae"),
+                   "vae": source(saved["generator"].get("vae_path"), "vae")}
         config.vlm.path = where("vlm")[0]
+        config.generator.path, config.generator.vae_path = sources["generator"], sources["vae"]
         model = cls.from_config(config, {n: where(n) for n in ("transformer", "vae", "scheduler")})
-        model.sources = {"vlm": meta["model"]["vlm"]["path"], "generator": meta["model"]["generator"]["path"],
-                         "vae": meta["model"]["generator"].get("vae_path")}
-        model.config.vlm.path = model.sources["vlm"]
+        model.sources = sources
+        model.config.vlm.path = sources["vlm"]
         model.trained = set(meta.get("trained", []))
         model.load_trainable(path / comps["trainable"]["path"])
         if "transformer_lora" in comps:
@@ -297,6 +315,25 @@ class NSPModel(nn.Module):
         if missing or unexpected:
             raise NSPError(f"{file}: connector weights do not match connector.type="
                            f"{self.config.connector.type} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def _reference(value: str, what: str) -> dict:
+    """A frozen base model's entry in a checkpoint: where it was read from, and the name it is found by elsewhere."""
+    found = resolve_local(value, what)
+    return {"path": str(found.resolve()), "ref": portable_reference(value, found)}
+
+
+def _find_base(component: dict, name: str, checkpoint: Path) -> Path:
+    """A referenced base model on this machine: at the path it was saved from, else found by its reference."""
+    saved = Path(component["path"])
+    if saved.is_dir() or "ref" not in component:  # (checkpoints from before references: the path only)
+        return saved
+    try:
+        return resolve_local(component["ref"], name)
+    except NSPError:
+        raise NSPError(f"{checkpoint}: its {name} base model {component['ref']} is not on this machine: not at "
+                       f"{saved}, {where_looked(component['ref'])} (point $NSP_MODELS_DIR at a directory holding "
+                       f"{Path(component['ref']).name})") from None
 
 
 def read_checkpoint_meta(path: str | Path) -> dict:

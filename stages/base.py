@@ -19,6 +19,9 @@ class Stage:
 
     name = "stage"
     has_val_loss = True  # False where the loss is not a validation measure (RL: a policy-gradient surrogate)
+    # Where the model's parameters sit in `module()`'s state dict, as (prefix there, prefix in the model's):
+    # `nsp export` maps a training checkpoint's weights back through it.
+    state_prefix = ("", "")
 
     def __init__(self, cfg, model: NSPModel, rank: int = 0, world_size: int = 1):
         self.cfg, self.model, self.rank, self.world_size = cfg, model, rank, world_size

@@ -45,6 +45,24 @@ def checkpoint_problem(folder: Path) -> str | None:
     return None
 
 
+def newest_intact(ck: Path, warn=None) -> str:
+    """The tag of the newest intact checkpoint in `ck` (`latest` first; a damaged one is passed over, named to
+    `warn`)."""
+    from nsp.errors import NSPError
+
+    latest = ck / "latest"
+    first = latest.read_text().strip() if latest.is_file() else None
+    tags = sorted((p.name for p in ck.glob("step-*") if p.is_dir() and (first is None or p.name < first)),
+                  reverse=True)
+    for tag in ([first] if first else []) + tags:
+        problem = checkpoint_problem(ck / tag)
+        if problem is None:
+            return tag
+        if warn is not None:
+            warn(f"nsp train: warning: checkpoint {ck / tag} is damaged ({problem}); trying an older one")
+    raise NSPError(f"no intact checkpoint in {ck}")
+
+
 def rng_state(np_rng: np.random.Generator, torch_gen: torch.Generator) -> tuple[dict, dict[str, torch.Tensor]]:
     tensors = {"torch_cpu": torch.get_rng_state(), "batch_noise": torch_gen.get_state()}
     if torch.cuda.is_available():
@@ -61,12 +79,23 @@ def set_rng_state(meta: dict, tensors: dict, np_rng: np.random.Generator, torch_
         torch.cuda.set_rng_state(tensors["torch_cuda"])
 
 
+def deepspeed_records() -> list:
+    """DeepSpeed's own plain records inside its ZeRO optimizer files, allowed to a weights-only load (they carry
+    numbers, no code)."""
+    from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+
+    return [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address]
+
+
 def safe_checkpoint_engine(engine):
     """DeepSpeed's checkpoint reader, but with `torch.load(weights_only=True)` (no arbitrary unpickling)."""
     original = engine.load
 
     def load(path, map_location=None):
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(deepspeed_records()):
+            return torch.load(path, map_location=map_location, weights_only=True)
 
     engine.load = load
     engine._unsafe_load = original

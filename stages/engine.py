@@ -31,9 +31,24 @@ import torch
 from nsp.environment import use_cpu_deepspeed_without_gpu
 from nsp.errors import NSPError, Stopped
 from nsp.files import atomic_path, load_safetensors
-from nsp.stages.checkpoints import (CHECKPOINTS, FILES_JSON, STATE_JSON, STATE_TENSORS, checkpoint_problem,
+from nsp.stages.checkpoints import (CHECKPOINTS, FILES_JSON, STATE_JSON, STATE_TENSORS, newest_intact,
                                    rng_state, safe_checkpoint_engine, set_rng_state, write_failure)
 from nsp.stages.stopping import StopRequests
+
+
+def start_model(cfg, phase: int, out: Path):
+    """The model phase `phase` of a run starts from: the previous phase's (`phases/<name>`), else `model.init`, else
+    the preset built with the run's seed. (`nsp export` rebuilds a checkpoint's model from it too.)"""
+    from nsp.config import preset_config
+    from nsp.model import NSPModel
+
+    m = cfg.model
+    if phase > 0:
+        return NSPModel.from_pretrained(out / "phases" / cfg.phases[phase - 1].name, m.patch if not m.init else None)
+    if m.init:
+        return NSPModel.from_pretrained(m.init, m.patch)
+    torch.manual_seed(cfg.run.seed)
+    return NSPModel.from_config(preset_config(m.preset, m.patch))
 
 
 # ---- distributed set-up -------------------------------------------------------------------------------------------
@@ -147,18 +162,7 @@ class Trainer:
         torch.distributed.barrier()
 
     def load_model(self):
-        from nsp.config import preset_config
-        from nsp.model import NSPModel
-
-        m = self.cfg.model
-        done = self.state["phase"]
-        if done > 0:  # resuming into a later phase: start from the previous phase's model
-            start = self.out / "phases" / self.cfg.phases[done - 1].name
-            return NSPModel.from_pretrained(start, m.patch if not m.init else None)
-        if m.init:
-            return NSPModel.from_pretrained(m.init, m.patch)
-        torch.manual_seed(self.cfg.run.seed)
-        return NSPModel.from_config(preset_config(m.preset, m.patch))
+        return start_model(self.cfg, self.state["phase"], self.out)
 
     def read_resume_point(self) -> str | None:
         """The newest intact checkpoint (`latest` first; a damaged one is named and passed over), or None."""
@@ -171,15 +175,12 @@ class Trainer:
             if self.resume and self.main:
                 print(f"nsp train: nothing to resume in {self.out}, starting from the beginning")
             return None
-        first = latest.read_text().strip()
-        for tag in [first, *sorted((p.name for p in ck.glob("step-*") if p.name < first), reverse=True)]:
-            problem = checkpoint_problem(ck / tag)
-            if problem is None:
-                self.state = json.loads((ck / tag / STATE_JSON).read_text())["state"]
-                return tag
-            if self.main:
-                print(f"nsp train: warning: checkpoint {ck / tag} is damaged ({problem}); trying an older one")
-        raise NSPError(f"--resume: no intact checkpoint in {ck}")
+        try:
+            tag = newest_intact(ck, warn=print if self.main else None)
+        except NSPError as err:
+            raise NSPError(f"--resume: {err}") from None
+        self.state = json.loads((ck / tag / STATE_JSON).read_text())["state"]
+        return tag
 
     def save_checkpoint(self, engine, np_rng, torch_gen, ema: EMA | None) -> None:
         from safetensors.torch import save_file

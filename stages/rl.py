@@ -100,6 +100,7 @@ class GRPOObjective(nn.Module):
 
 class RLStage(Stage):
     name = "rl"
+    state_prefix = ("model.", "")  # the GRPO objective holds the model
     has_val_loss = False  # its loss is GRPO's surrogate; validation measures the reward
 
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):

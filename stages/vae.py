@@ -48,6 +48,7 @@ class ClipBatch:
 
 class VAEStage(Stage):
     name = "vae"
+    state_prefix = ("vae.", "generator.vae.")
 
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
         super().__init__(cfg, model, rank, world_size)

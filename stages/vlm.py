@@ -88,6 +88,7 @@ class TokenBatch:
 
 class VLMStage(Stage):
     name = "vlm"
+    state_prefix = ("vlm.", "context_encoder.vlm.")
 
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
         super().__init__(cfg, model, rank, world_size)

@@ -10,7 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ROOTS = {"nsp": REPO / "nsp", "nsp.stages": REPO / "stages", "nsp.connectors": REPO / "connectors"}
 LAYERS = [  # lowest first; a module may import its own layer and those below
-    ("nsp", "nsp.config", "nsp.environment", "nsp.errors", "nsp.files", "nsp.runtime", "nsp.plots"),
+    ("nsp", "nsp.config", "nsp.environment", "nsp.errors", "nsp.files", "nsp.local_models", "nsp.runtime",
+     "nsp.plots"),
     ("nsp.understanding", "nsp.generation", "nsp.video", "nsp.connectors"),
     ("nsp.model", "nsp.pipeline", "nsp.data", "nsp.rewards"),
     ("nsp.stages", "nsp.evaluation"),

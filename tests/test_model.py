@@ -112,11 +112,12 @@ def test_paper_preset_loads_local_hf_snapshots_and_references_them(hf_snapshots,
     frames = NSPPipeline(model)(clip, "the next scene", progress=False).frames
     assert frames.shape == (1, 9, 64, 64, 3)
 
-    # Untrained checkpoint: frozen bases referenced by absolute local path, never copied.
+    # Untrained checkpoint: frozen bases referenced (absolute local path, and the directory's name), never copied.
     ck = model.save_pretrained(tmp_path / "ck")
     comps = json.loads((ck / "nsp_config.json").read_text())["components"]
     assert comps["vlm"]["path"] == str(qwen.resolve()) and not (ck / "vlm").exists()
-    assert comps["vae"] == {"class": "AutoencoderKLLTXVideo", "path": str(ltx.resolve()), "subfolder": "vae"}
+    assert comps["vae"] == {"class": "AutoencoderKLLTXVideo", "path": str(ltx.resolve()), "subfolder": "vae",
+                            "ref": "LTX-Video-tiny"}
     assert not (ck / "vae").exists() and not (ck / "transformer").exists()
     # Once the DiT is trained it is embedded; the VLM and VAE still are not.
     model.set_trainable("sft")
@@ -127,6 +128,47 @@ def test_paper_preset_loads_local_hf_snapshots_and_references_them(hf_snapshots,
     again = NSPModel.from_pretrained(ck2)
     assert torch.equal(again.generator.transformer.proj_in.weight, model.generator.transformer.proj_in.weight)
     assert again.sources["vlm"] == str(qwen)
+
+
+def test_a_checkpoint_finds_its_base_models_on_another_machine(hf_snapshots, tmp_path, clip, monkeypatch):
+    """Frozen bases are referenced by path and by a name found elsewhere: a hub repo id (the local HF cache), a
+    directory name (under $NSP_MODELS_DIR). Moved to "another machine", the checkpoint loads and predicts the same."""
+    import shutil
+
+    qwen, ltx = hf_snapshots
+    repo = tmp_path / "a" / "hub" / "models--tiny-org--Qwen2.5-VL-tiny"
+    shutil.copytree(qwen, repo / "snapshots" / "0123abc")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abc")
+    models = tmp_path / "a" / "models"
+    shutil.copytree(ltx, models / "LTX-Video-tiny")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "a" / "hub"))
+    monkeypatch.delenv("NSP_MODELS_DIR", raising=False)
+    model = NSPModel.from_config(preset_config("paper", paper_overrides("tiny-org/Qwen2.5-VL-tiny",
+                                                                        models / "LTX-Video-tiny")))
+    ck = model.save_pretrained(tmp_path / "ck")
+    comps = json.loads((ck / "nsp_config.json").read_text())["components"]
+    assert comps["vlm"]["ref"] == "tiny-org/Qwen2.5-VL-tiny"
+    assert comps["vlm"]["path"] == str((repo / "snapshots" / "0123abc").resolve())
+    assert comps["vae"]["ref"] == comps["transformer"]["ref"] == "LTX-Video-tiny" and comps["vae"]["subfolder"] == "vae"
+    expected = NSPPipeline(model)(clip, "the next scene", progress=False).frames
+
+    # Another machine: the hub cache and the models directory elsewhere, the saved paths gone.
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "b" / "hub"))
+    with pytest.raises(NSPError, match=r"ck: its transformer base model LTX-Video-tiny is not on this machine: not at "
+                                       r".*/a/models/LTX-Video-tiny, NSP_MODELS_DIR unset"):
+        NSPModel.from_pretrained(ck)
+    monkeypatch.setenv("NSP_MODELS_DIR", str(tmp_path / "b" / "models"))
+    moved = NSPModel.from_pretrained(ck)
+    np.testing.assert_array_equal(NSPPipeline(moved)(clip, "the next scene", progress=False).frames, expected)
+    # What is saved from it names the same bases, so the next machine finds them too.
+    assert moved.sources["generator"] == "LTX-Video-tiny" and moved.sources["vlm"] == "tiny-org/Qwen2.5-VL-tiny"
+    again = json.loads((moved.save_pretrained(tmp_path / "ck2") / "nsp_config.json").read_text())["components"]
+    assert again["vae"]["ref"] == "LTX-Video-tiny" and again["vae"]["path"] == str(tmp_path / "b" / "models" / "LTX-Video-tiny")
+    assert again["vlm"]["ref"] == "tiny-org/Qwen2.5-VL-tiny"
+    with pytest.raises(NSPError, match="not in the Hugging Face cache .*/b/hub, not under NSP_MODELS_DIR="):
+        NSPModel.from_config(preset_config("tiny", ["vlm.path=other-org/missing"]))
 
 
 def test_vlm_loads_in_8bit_with_bitsandbytes_and_still_trains_the_queries(hf_snapshots):

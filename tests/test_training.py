@@ -249,6 +249,37 @@ def test_resume_passes_over_a_damaged_checkpoint_and_a_failed_save_is_one_line(d
     assert not list((full / "checkpoints").glob(".tmp-*"))
 
 
+def test_export_of_a_run_stopped_mid_way_is_the_model_an_uninterrupted_run_ends_with(data, tmp_path):
+    """A 4-step run stopped by --max-steps 2, exported, equals the final/ of a 2-step run (constant learning rate,
+    EMA on: the exported weights are the averaged ones, as final/ holds)."""
+    args = ["train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, *SMALL, "run.seed=3",
+            "optim.min_lr_ratio=1.0", "ema.decay=0.5"]
+    phases = "phases=[{{name: pairs, steps: {}, trainable: [queries, connector, transformer]}}]"
+    r = run_nsp(*args, phases.format(2), "--out", tmp_path / "two")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_nsp(*args, phases.format(4), "--out", tmp_path / "four", "--max-steps", "2")
+    assert r.returncode == 0 and not (tmp_path / "four" / "final").exists(), r.stderr[-2000:]
+
+    r = run_nsp("export", tmp_path / "four", "--out", tmp_path / "exported")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "step 2 (phase pairs, step 2), EMA weights" in r.stdout
+    exported, final = weights(tmp_path / "exported"), weights(tmp_path / "two" / "final")
+    assert exported.keys() == final.keys()
+    for name in final:
+        torch.testing.assert_close(exported[name], final[name], rtol=0, atol=1e-6, msg=name)
+    meta = json.loads((tmp_path / "exported" / "nsp_config.json").read_text())
+    assert meta["trained"] == ["transformer"]
+
+    r = run_nsp("export", tmp_path / "four", "--out", tmp_path / "exported")
+    assert r.returncode == 2 and "already exists (use --force" in r.stderr
+    r = run_nsp("export", tmp_path / "two" / "final", "--out", tmp_path / "x")
+    assert r.returncode == 2 and "neither a run directory" in r.stderr and not (tmp_path / "x").exists()
+    ck = tmp_path / "four" / "checkpoints" / "step-0000002"
+    (ck / "mp_rank_00_model_states.pt").write_bytes(b"")
+    r = run_nsp("export", ck, "--out", tmp_path / "x")
+    assert r.returncode == 2 and "damaged checkpoint (mp_rank_00_model_states.pt is 0 bytes" in r.stderr
+
+
 @pytest.mark.parametrize("zero", ["zero2", "zero3"])
 def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
     run = tmp_path / zero
@@ -259,7 +290,7 @@ def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
         port = str(s.getsockname()[1])
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "nsp.cli.main", "train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", str(data),
-           "--out", str(run), *SMALL, f"deepspeed.config=stages/deepspeed/{zero}.json",
+           "--out", str(run), *SMALL, f"deepspeed.config=stages/deepspeed/{zero}.json", "run.save_every=2",
            "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]"]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -270,6 +301,19 @@ def test_two_processes_with_zero_over_gloo(data, tmp_path, zero):
     assert config["deepspeed"]["config"].endswith(f"{zero}.json")
     final = weights(run / "final")  # whole tensors, also when ZeRO-3 kept only shards on each rank
     assert final["nsp.queries"].shape == (16, 64) and final["transformer.proj_in.weight"].numel() > 0
+    # The mid-run checkpoint, its shards merged (by one process), is a whole model too, a step behind final/.
+    r = run_nsp("export", run / "checkpoints" / "step-0000002", "--out", tmp_path / "step2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    mid = weights(tmp_path / "step2")
+    assert {k: v.shape for k, v in mid.items()} == {k: v.shape for k, v in final.items()}
+    assert not torch.equal(mid["transformer.proj_in.weight"], final["transformer.proj_in.weight"])
+    assert torch.equal(mid["vae.decoder.conv_in.conv.weight"], final["vae.decoder.conv_in.conv.weight"])  # frozen
+    # Resumed from that checkpoint (every rank reading its shard, weights-only), step 3 ends where it did.
+    r = subprocess.run(cmd + ["--resume"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = weights(run / "final")
+    for name in final:
+        torch.testing.assert_close(resumed[name], final[name], rtol=0, atol=1e-6, msg=name)
 
 
 def test_a_save_failing_on_one_rank_stops_every_rank_with_one_line(data, tmp_path):

@@ -10,7 +10,7 @@ import sys
 from nsp import __version__
 from nsp.cli.args import OneLineParser
 
-COMMANDS = ("info", "init", "predict", "serve", "data", "train", "eval", "demo")
+COMMANDS = ("info", "init", "predict", "serve", "data", "train", "export", "eval", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

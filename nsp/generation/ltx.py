@@ -15,7 +15,7 @@ from torch import nn
 
 from nsp.config import GeneratorConfig
 from nsp.errors import NSPError
-from nsp.files import resolve_local
+from nsp.local_models import resolve_local
 from nsp.runtime import DTYPES
 
 # LTX-Video's scheduler: resolution-dependent shift (mu from the token count) and a terminal sigma of 0.1.

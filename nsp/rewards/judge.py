@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from nsp.errors import NSPError
-from nsp.files import resolve_local
+from nsp.local_models import resolve_local
 from nsp.rewards.base import Candidate, Scores, register
 from nsp.understanding.context import chat_ids, token_types
 from nsp.video.qwen_input import prepare_video

@@ -75,7 +75,7 @@ FAMILY_NORMALISATION = {"qwen2_5_vl": (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD), "qwen
 
 
 def _require_dir(path: str, what: str) -> Path:
-    from nsp.files import resolve_local
+    from nsp.local_models import resolve_local
 
     p = resolve_local(path, what)
     if not (p / "config.json").is_file():
