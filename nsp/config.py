@@ -37,6 +37,7 @@ class VLMConfig(_Strict):
     family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl"
     path: str | None = None  # local Hugging Face snapshot; None builds `arch` with random weights
     arch: str = "tiny"  # architecture used when path is None (see nsp/understanding/vlm.py)
+    depth: int | None = Field(None, ge=1)  # random builds: only this many layers (None: all); real widths, cheaply
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     quantization: Literal["none", "8bit", "4bit"] = "none"  # bitsandbytes, language model only
     attn_implementation: str = "sdpa"
@@ -59,6 +60,7 @@ class ConnectorConfig(_Strict):
 class GeneratorConfig(_Strict):
     path: str | None = None  # local LTX-Video snapshot in diffusers layout; None builds `arch` with random weights
     arch: str = "tiny"  # see nsp/generation/ltx.py
+    depth: int | None = Field(None, ge=1)  # random builds: only this many DiT blocks (None: all)
     vae_path: str | None = None  # a trained VAE (save_pretrained dir) replacing path's/arch's; "nsp:tiny_vae" is the shipped one
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     num_frames: int = 9

@@ -6,6 +6,7 @@ is LTXPipeline's own, reused rather than copied, so LTX-trained weights see exac
 
 from __future__ import annotations
 
+import inspect
 import pickle
 
 import torch
@@ -16,7 +17,7 @@ from torch import nn
 from nsp.config import GeneratorConfig
 from nsp.errors import NSPError
 from nsp.local_models import resolve_local
-from nsp.runtime import DTYPES
+from nsp.runtime import DTYPES, built_in
 
 # LTX-Video's scheduler: resolution-dependent shift (mu from the token count) and a terminal sigma of 0.1.
 LTX_SCHEDULER = {"base_image_seq_len": 1024, "base_shift": 0.95, "max_image_seq_len": 4096, "max_shift": 2.05,
@@ -39,6 +40,10 @@ GENERATOR_ARCHS: dict[str, dict] = {
     },
     # LTX-Video 2B shapes (diffusers' defaults are the released model's), random weights.
     "ltx-video-2b": {"transformer": {}, "vae": {}},
+    # LTX-Video 13B's DiT (0.9.7: 4096 wide, 48 blocks); its VAE keeps the 2B's latent space, built here as the 2B's.
+    "ltx-video-13b": {"transformer": {"num_attention_heads": 32, "attention_head_dim": 128,
+                                      "cross_attention_dim": 4096, "caption_channels": 4096, "num_layers": 48},
+                      "vae": {}},
 }
 
 COMPONENTS = {"transformer": LTXVideoTransformer3DModel, "vae": AutoencoderKLLTXVideo,
@@ -202,13 +207,10 @@ def _component(name: str, cfg: GeneratorConfig, source: tuple[str, str | None] |
         return cls(**LTX_SCHEDULER)
     if cfg.arch not in GENERATOR_ARCHS:
         raise NSPError(f"generator.arch={cfg.arch}: unknown architecture (choose from {', '.join(GENERATOR_ARCHS)})")
-    module = cls(**GENERATOR_ARCHS[cfg.arch][name])
-    if DTYPES[cfg.dtype] != torch.float32:
-        # diffusers warns on any dtype cast of a model with an (empty) fp32 keep-list; nothing is kept here.
-        from diffusers.utils import logging as diffusers_logging
-
-        level = diffusers_logging.get_verbosity()
-        diffusers_logging.set_verbosity_error()
-        module = module.to(DTYPES[cfg.dtype])
-        diffusers_logging.set_verbosity(level)
+    arch = dict(GENERATOR_ARCHS[cfg.arch][name])
+    if name == "transformer" and cfg.depth:
+        full = arch.get("num_layers", inspect.signature(cls.__init__).parameters["num_layers"].default)
+        arch["num_layers"] = min(cfg.depth, full)
+    with built_in(DTYPES[cfg.dtype]):  # no fp32 copy first
+        module = cls(**arch)
     return module

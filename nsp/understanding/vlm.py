@@ -116,9 +116,16 @@ def _random_vlm(cfg: VLMConfig):
     text = dict(arch["text_config"], vocab_size=arch.get("vocab_size", len(tokenizer)),
                 bos_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                 pad_token_id=tokenizer.pad_token_id)
-    config = config_cls(text_config=text, vision_config=dict(arch["vision_config"]), **ids)
+    vision = dict(arch["vision_config"])
+    if cfg.depth:  # the first `depth` layers; the blocks named by index must be among them
+        text["num_hidden_layers"] = min(cfg.depth, text["num_hidden_layers"])
+        vision["depth"] = min(cfg.depth, vision["depth"])
+        for key in ("fullatt_block_indexes", "deepstack_visual_indexes"):
+            if key in vision:
+                vision[key] = [i for i in vision[key] if i < vision["depth"]] or [vision["depth"] - 1]
+    config = config_cls(text_config=text, vision_config=vision, **ids)
     config._attn_implementation = cfg.attn_implementation
-    model = model_cls(config).to(DTYPES[cfg.dtype])
+    model = model_cls._from_config(config, dtype=DTYPES[cfg.dtype])  # built in its dtype: no fp32 copy first
     return model, tokenizer, vision_spec(model.config, cfg.family)
 
 
