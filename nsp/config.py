@@ -30,7 +30,8 @@ class ContextVideoConfig(_Strict):
     max_frames: int = 768
     min_tokens_per_frame: int = 128  # qwen-vl-utils VIDEO_MIN_TOKEN_NUM
     max_tokens_per_frame: int = 768  # qwen-vl-utils VIDEO_MAX_TOKEN_NUM
-    total_tokens: int | None = None  # whole-clip budget; None: 0.9 x vlm.max_tokens (qwen-vl-utils' MODEL_SEQ_LEN rule)
+    # Whole-clip budget; None: 0.9 x what vlm.max_tokens leaves beside the queries (qwen-vl-utils' MODEL_SEQ_LEN rule).
+    total_tokens: int | None = None
 
 
 class VLMConfig(_Strict):
@@ -61,6 +62,9 @@ class GeneratorConfig(_Strict):
     path: str | None = None  # local LTX-Video snapshot in diffusers layout; None builds `arch` with random weights
     arch: str = "tiny"  # see nsp/generation/ltx.py
     depth: int | None = Field(None, ge=1)  # random builds: only this many DiT blocks (None: all)
+    # The DiT's attention kernel, a diffusers attention backend: None is PyTorch's SDPA (flash / memory-efficient on
+    # a GPU where it can); "flash", "_flash_3", "sage", ... where those packages are installed.
+    attention_backend: str | None = None
     vae_path: str | None = None  # a trained VAE (save_pretrained dir) replacing path's/arch's; "nsp:tiny_vae" is the shipped one
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     num_frames: int = 9

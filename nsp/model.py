@@ -117,7 +117,7 @@ class NSPModel(nn.Module):
         if not g.history_frames or all(c is None for c in clips):
             return None
         gen = self.generator
-        device = self.context_encoder.queries.device
+        device = gen.vae.device  # (where the VAE is: with offloading, not where the rest of the model is)
         length = g.num_frames * g.context_clips
         blank = np.zeros((length, g.height, g.width, 3), np.uint8)
         frames = np.stack([blank if c is None else last_frames(resize_frames(c.frames, g.height, g.width), length)

@@ -9,6 +9,7 @@ from the VLM + queries + connector instead of T5."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,6 +42,7 @@ def progress_bar(iterable, enabled: bool, desc: str):
 class NSPPipeline:
     def __init__(self, model: NSPModel):
         self.model = model.eval()
+        self.offload_device: torch.device | None = None
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None,
@@ -51,7 +53,41 @@ class NSPPipeline:
 
     @property
     def device(self) -> torch.device:
-        return self.model.context_encoder.queries.device
+        """Where the computation runs (with offloading: the GPU the parts visit, not the CPU they live on)."""
+        return self.offload_device or self.model.context_encoder.queries.device
+
+    # ---- speed and memory switches (each gives the same videos, to rounding) ---------------------------------------
+    def enable_model_cpu_offload(self, device: str | torch.device = "cuda") -> "NSPPipeline":
+        """Keep the model in CPU memory and move each part to `device` only while it runs (the VLM, queries and
+        connector for the context; the DiT for denoising; the VAE for history and decoding): the GPU then holds
+        the largest part, not all of them (a 7B VLM and a 2B DiT on a 24 GB card)."""
+        self.offload_device = torch.device(device)
+        self.model.to("cpu")
+        return self
+
+    def enable_vae_tiling(self) -> "NSPPipeline":
+        """Decode in overlapping tiles (LTX's VAE): long, large clips (65+ frames at 480x832) within GPU memory."""
+        self.model.generator.vae.enable_tiling()
+        return self
+
+    def compile_transformer(self, **options) -> "NSPPipeline":
+        """`torch.compile` the DiT (compiled on its first call; `options` go to torch.compile, e.g. mode=...)."""
+        self.model.generator.transformer.compile(**options)
+        return self
+
+    @contextlib.contextmanager
+    def running(self, *modules: torch.nn.Module):
+        """`modules` on the computing device for the block (offloading), back in CPU memory after it."""
+        if self.offload_device is None:
+            yield
+            return
+        for m in modules:
+            m.to(self.offload_device)
+        try:
+            yield
+        finally:
+            for m in modules:
+                m.to("cpu")
 
     @torch.no_grad()
     def __call__(self, video: str | Path | Clip | None = None, text: str | None = None, *,
@@ -74,8 +110,10 @@ class NSPPipeline:
         # 1. Understand the context: VLM + queries -> connector -> the DiT's condition.
         clip = self.fit_context(video)
         batch = model.prepare_context([text], [clip]).to(self.device)
-        condition = model.condition(batch).repeat(num_videos, 1, 1)
-        history = model.encode_history([clip])  # None unless the model sees clean context frames
+        with self.running(model.context_encoder, model.connector):
+            condition = model.condition(batch).repeat(num_videos, 1, 1)
+        with self.running(model.generator.vae):
+            history = model.encode_history([clip])  # None unless the model sees clean context frames
         return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
                              guidance_scale=guidance, generator=generator, progress=progress, callback=callback,
                              history=None if history is None else history.repeat(num_videos, 1, 1))
@@ -158,7 +196,7 @@ class NSPPipeline:
         model, gen, cfg = self.model, self.model.generator, self.model.config
         steps, guidance, fps = num_inference_steps, guidance_scale, cfg.generator.fps
         num_videos = condition.shape[0]
-        null = model.null(num_videos)
+        null = model.null(num_videos).to(self.device)
         # 2. Start from noise in LTX's latent layout.
         grid = gen.latent_grid(num_frames, height, width)
         shape = (num_videos, gen.transformer.config.in_channels, *grid)
@@ -171,14 +209,16 @@ class NSPPipeline:
         # 3. Euler steps along the flow, with classifier-free guidance.
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],
                                     gen.scheduler.config), device=self.device)
-        for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
-            sigma = t / gen.scheduler.config.num_train_timesteps
-            velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history)
-            latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
-            if callback is not None:
-                callback(i + 1, len(gen.scheduler.timesteps))
+        with self.running(gen.transformer):
+            for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
+                sigma = t / gen.scheduler.config.num_train_timesteps
+                velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history)
+                latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
+                if callback is not None:
+                    callback(i + 1, len(gen.scheduler.timesteps))
 
         # 4. Decode to frames.
-        video_out = gen.decode(latents, grid, cfg.sampling.decode_timestep, cfg.sampling.decode_noise_scale,
-                               generator)
+        with self.running(gen.vae):
+            video_out = gen.decode(latents, grid, cfg.sampling.decode_timestep, cfg.sampling.decode_noise_scale,
+                                   generator)
         return NSPPipelineOutput(video_to_frames(video_out), fps)

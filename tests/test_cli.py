@@ -36,6 +36,11 @@ def test_init_then_info_then_predict(tmp_path, clip_file):
                      "--text", "what next")
     assert result.returncode == 0, result.stderr
     assert read_video(out).num_frames == 18  # two scenes of 9 frames
+    again = tmp_path / "again.mp4"  # offloaded and tiled: the same video
+    result = run_nsp("predict", clip_file, "--checkpoint", ck, "--out", again, "--steps", "2", "--scenes", "2",
+                     "--text", "what next", "--offload", "--vae-tiling")
+    assert result.returncode == 0, result.stderr
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_init_paper_without_weights_is_refused(tmp_path):

@@ -165,10 +165,25 @@ def test_a_checkpoint_finds_its_base_models_on_another_machine(hf_snapshots, tmp
     # What is saved from it names the same bases, so the next machine finds them too.
     assert moved.sources["generator"] == "LTX-Video-tiny" and moved.sources["vlm"] == "tiny-org/Qwen2.5-VL-tiny"
     again = json.loads((moved.save_pretrained(tmp_path / "ck2") / "nsp_config.json").read_text())["components"]
-    assert again["vae"]["ref"] == "LTX-Video-tiny" and again["vae"]["path"] == str(tmp_path / "b" / "models" / "LTX-Video-tiny")
+    assert again["vae"]["ref"] == "LTX-Video-tiny"
+    assert again["vae"]["path"] == str(tmp_path / "b" / "models" / "LTX-Video-tiny")
     assert again["vlm"]["ref"] == "tiny-org/Qwen2.5-VL-tiny"
     with pytest.raises(NSPError, match="not in the Hugging Face cache .*/b/hub, not under NSP_MODELS_DIR="):
         NSPModel.from_config(preset_config("tiny", ["vlm.path=other-org/missing"]))
+
+
+def test_a_five_second_context_fits_the_paper_budget_beside_its_queries():
+    """The paper's budget: 1024 tokens, 256 of them queries. The clip's share is what the queries leave (a 5 s
+    360x640 clip at the default policy once overflowed by 24 tokens)."""
+    from nsp.video.io import Clip
+
+    model = NSPModel.from_config(preset_config("tiny", ["vlm.max_tokens=1024", "connector.num_queries=256",
+                                                        "vlm.video.fps=2", "vlm.video.min_tokens_per_frame=128",
+                                                        "vlm.video.max_tokens_per_frame=768"]))
+    clip = Clip(np.zeros((120, 360, 640, 3), np.uint8), 24.0)
+    batch = model.prepare_context(["a person walks to the door"], [clip])
+    video_tokens = int(batch.video_grid_thw.prod()) // 4
+    assert video_tokens >= 500 and batch.input_ids.shape[1] + 256 <= 1024
 
 
 def test_vlm_loads_in_8bit_with_bitsandbytes_and_still_trains_the_queries(hf_snapshots):

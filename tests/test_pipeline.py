@@ -63,3 +63,41 @@ def test_denoising_and_decoding_match_diffusers_ltx_pipeline(tiny_model, pipe, c
     ours = pipe(clip, "t", num_inference_steps=4, guidance_scale=3.0, seed=5, progress=False).frames
     assert ours.shape == ref.shape
     assert np.abs(ours.astype(float) - ref * 255).max() <= 1.0  # only uint8 rounding differs
+
+
+# ---- speed and memory switches: each must give the same videos ------------------------------------------------------
+def test_cfg_branches_in_one_batch_equal_two_forwards(tiny_model):
+    import torch
+
+    from nsp.generation.ltx import guided_velocity
+
+    torch.manual_seed(0)
+    gen, grid = tiny_model.generator, (3, 2, 2)
+    tokens = torch.randn(2, 12, gen.transformer.config.in_channels)
+    cond, null = torch.randn(2, 16, 64), tiny_model.null(2)
+    with torch.no_grad():
+        both = guided_velocity(gen, tokens, torch.tensor(0.7), cond, null, 3.0, grid, 8.0)
+        c, u = (gen.velocity(tokens, torch.tensor(0.7), x, grid, 8.0) for x in (cond, null))
+    torch.testing.assert_close(both, u + 3.0 * (c - u), rtol=1e-4, atol=1e-5)
+
+
+def test_offload_tiling_compile_and_the_attention_kernel_give_the_same_video(tiny_model, tiny_checkpoint, clip):
+    import torch
+
+    expected = NSPPipeline(tiny_model)(clip, "a ball", progress=False).frames
+
+    offloaded = NSPPipeline.from_pretrained(tiny_checkpoint).enable_model_cpu_offload("cpu")
+    np.testing.assert_array_equal(offloaded(clip, "a ball", progress=False).frames, expected)
+    assert {p.device.type for p in offloaded.model.parameters()} == {"cpu"}  # all back in CPU memory
+
+    tiled = NSPPipeline.from_pretrained(tiny_checkpoint).enable_vae_tiling()
+    assert tiled.model.generator.vae.use_tiling
+    np.testing.assert_array_equal(tiled(clip, "a ball", progress=False).frames, expected)  # one tile at this size
+
+    math = NSPPipeline.from_pretrained(tiny_checkpoint, overrides=["generator.attention_backend=_native_math"])
+    assert np.abs(math(clip, "a ball", progress=False).frames.astype(int) - expected).max() <= 1
+
+    compiled = NSPPipeline.from_pretrained(tiny_checkpoint).compile_transformer(backend="aot_eager")
+    assert np.abs(compiled(clip, "a ball", progress=False).frames.astype(int) - expected).max() <= 1
+    assert torch.equal(compiled.model.generator.transformer.proj_in.weight,
+                       tiny_model.generator.transformer.proj_in.weight)

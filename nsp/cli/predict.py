@@ -79,6 +79,10 @@ def add_parser(sub) -> None:
     p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
                                                      "clip (default: the checkpoint's generator.history_frames)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--offload", action="store_true", help="keep the model in CPU memory and move each part to the "
+                   "device only while it runs (the paper preset on a 24 GB GPU)")
+    p.add_argument("--vae-tiling", action="store_true", help="decode in tiles (long, large clips in less memory)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the DiT (slow first clip, faster after)")
     p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
     p.set_defaults(handler=run)
 
@@ -124,8 +128,14 @@ def run(args) -> int:
     from nsp.video.frames import side_by_side
     from nsp.video.io import write_video
 
-    pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device),
-                                       overrides=overrides)
+    device = pick_device(args.device)
+    pipe = NSPPipeline.from_pretrained(checkpoint, device=None if args.offload else device, overrides=overrides)
+    if args.offload:
+        pipe.enable_model_cpu_offload(device)
+    if args.vae_tiling:
+        pipe.enable_vae_tiling()
+    if args.compile:
+        pipe.compile_transformer()
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")

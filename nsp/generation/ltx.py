@@ -187,6 +187,11 @@ def build_generator(cfg: GeneratorConfig, sources: dict[str, tuple[str, str | No
         for name in COMPONENTS:
             sources.setdefault(name, (str(root), name))
     parts = {name: _component(name, cfg, sources.get(name)) for name in COMPONENTS}
+    if cfg.attention_backend:
+        try:
+            parts["transformer"].set_attention_backend(cfg.attention_backend)
+        except (ValueError, RuntimeError, ImportError) as err:
+            raise NSPError(f"generator.attention_backend={cfg.attention_backend}: {str(err).splitlines()[0]}") from None
     gen = LTXGenerator(parts["transformer"], parts["vae"], parts["scheduler"])
     gen.vae.requires_grad_(False).eval()  # the VAE is always frozen (trained once, separately, for tiny models)
     return gen

@@ -93,8 +93,10 @@ class ContextEncoder(nn.Module):
 
     # ---- inputs -------------------------------------------------------------------------------------------------
     def video_input(self, frames: np.ndarray, fps: float, max_tokens: int | None = None) -> VideoInput:
-        """Decoded frames (T, H, W, 3) as this VLM's video input: its frame policy and token budget."""
-        return prepare_video(frames, fps, self.cfg.video, self.spec, max_tokens or self.cfg.max_tokens)
+        """Decoded frames (T, H, W, 3) as this VLM's video input: its frame policy and token budget (what is left of
+        vlm.max_tokens once the queries, which follow the context in the same sequence, have their place)."""
+        budget = max_tokens or self.cfg.max_tokens - self.num_queries
+        return prepare_video(frames, fps, self.cfg.video, self.spec, budget)
 
     def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None
                 ) -> ContextBatch:
