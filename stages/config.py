@@ -150,6 +150,9 @@ class RLSection(_Strict):
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
     val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)
+    # Rewards only measured on those contexts, never trained on (name -> its options): reward hacking shows as the
+    # trained reward rising while these fall. Logged as val_watch_<name>, beside val_reward_<name> of each trained one.
+    watch: dict[str, dict] = {}
 
     @model_validator(mode="after")
     def _check(self) -> "RLSection":

@@ -112,6 +112,8 @@ class RLStage(Stage):
             raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
         self.local = self.s.group_size // world_size
         self.reward = build_reward(self.s.rewards, model, **self.s.reward_options)
+        self.watch = build_reward({name: 1.0 for name in self.s.watch}, model, **self.s.watch) if self.s.watch \
+            else None
         reference = None
         if self.s.kl_beta > 0:  # the starting model, frozen (the VLM is shared, never copied)
             vlm = model.context_encoder.vlm
@@ -263,17 +265,22 @@ class RLStage(Stage):
         return pairs
 
     def val_metrics(self, pairs) -> dict:
-        values, passed = [], []
+        candidates = []
         for i, pair in enumerate(pairs):
             frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=1e-6,
                                  history=self.model.encode_history([pair.context]))[0]
-            scores, _ = self.reward([Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta)])
-            values.append(float(scores.values[0]))
-            if scores.passed is not None:
-                passed.append(bool(scores.passed[0]))
-        out = {"val_reward": float(np.mean(values))}
-        if passed:
-            out["val_pass_rate"] = float(np.mean(passed))
+            candidates.append(Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta))
+        scores, each = self.reward(candidates)
+        out = {"val_reward": float(np.mean(scores.values))}
+        if scores.passed is not None:
+            out["val_pass_rate"] = float(np.mean(scores.passed))
+        if len(each) > 1:
+            out.update({f"val_reward_{name}": float(np.mean(v)) for name, v in each.items()})
+        if self.watch is not None:  # the same samples, judged by what is not trained on
+            watched, parts = self.watch(candidates)
+            out.update({f"val_watch_{name}": float(np.mean(v)) for name, v in parts.items()})
+            if watched.passed is not None and "val_pass_rate" not in out:
+                out["val_watch_pass_rate"] = float(np.mean(watched.passed))
         return out
 
 

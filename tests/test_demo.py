@@ -29,6 +29,8 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert "## Which path carries the scene" in report and "| shuffled | no (zeros) |" in report
     assert set(summary["paired"]) == {"+SFT vs pretrain-only", "+RL vs +SFT", "SFT without pretraining vs +SFT"}
     assert "Pass rate by scene family" in report
+    assert "## Reward hacking watch" in report and "| watch_judge |" in report and "| watch_reference |" in report
+    assert set(summary["reward_watch"]) == {"reward", "pass_rate", "watch_judge", "watch_reference"}
     for name in ("context.mp4", "predicted_next.mp4", "real_next.mp4", "side_by_side.mp4", "side_by_side.png"):
         assert (out / "example" / name).stat().st_size > 0
     assert (out / "final").resolve() == (out / "rl" / "final").resolve()

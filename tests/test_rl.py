@@ -270,11 +270,14 @@ def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
                 "model.patch.vlm.path=null", "model.patch.generator.vae_path=null", "rl.group_size=4",
                 "rl.sampling_steps=4", "rl.train_steps=2", "rl.contexts=1",
                 "rl.val_contexts=2", "run.val_every=2", "phases=[{name: grpo, steps: 2, trainable: [connector]}]",
-                "rl.kl_beta=0.01")
+                "rl.kl_beta=0.01", "rl.watch={reference: {}, judge: {path: 'nsp:tiny_judge_cuts'}}")
     assert r.returncode == 0, r.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row for row in rows if "ratio" in row]
     assert len(steps) == 2 and steps[0]["ratio"] == pytest.approx(1.0, abs=1e-5)
     assert {"reward_mean", "reward_std", "pass_rate", "clip_fraction", "kl"} <= set(steps[0])
     assert any("val_pass_rate" in row for row in rows)
+    # Reward hacking watched: the same held-out samples scored by rewards the run does not train on.
+    vals = [row for row in rows if "val_reward" in row]
+    assert len(vals) == 2 and all(0 <= row["val_watch_judge"] <= 1 and "val_watch_reference" in row for row in vals)
     assert (out / "curves.png").is_file() and (out / "final" / "nsp_config.json").is_file()

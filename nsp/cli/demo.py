@@ -51,6 +51,9 @@ QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, 
                  scratch_sft_steps=300, eval_contexts=32)
 
 
+# What the demo's RL run measures beside its training reward (the oracle) and never trains on: its likeness to the
+# real next scene (reference) and, in the cut world, the tiny judge VLM's verdict. Reward hacking would show there.
+WATCHED = {"cuts": {"reference": {}, "judge": {"path": "nsp:tiny_judge_cuts"}}, "continuation": {"reference": {}}}
 CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")}
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
 
@@ -169,7 +172,8 @@ class Demo:
     def rl(self):
         if self.plan.rl_steps:
             self.train("rl", "rl", self.out / "sft" / "final",
-                       phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)))
+                       phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)),
+                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}")
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 

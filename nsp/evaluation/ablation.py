@@ -77,6 +77,18 @@ def paired_gains(reports: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def reward_watch(metrics: Path) -> dict[str, tuple[float, float]]:
+    """The RL run's validation measures, first and last: the trained reward, pass rate and the watched rewards."""
+    if not metrics.is_file():
+        return {}
+    vals = [m for m in map(json.loads, metrics.read_text().splitlines()) if "val_reward" in m]
+    if len(vals) < 2:
+        return {}
+    keys = [k for k in vals[0] if k.startswith("val_") and k in vals[-1]]
+    order = sorted(keys, key=lambda k: (k != "val_reward", k != "val_pass_rate", k.startswith("val_watch"), k))
+    return {k.removeprefix("val_"): (vals[0][k], vals[-1][k]) for k in order}
+
+
 def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     reports = load_reports(out)
     if "+RL" not in reports:
@@ -125,6 +137,14 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
                   "|---|" + "---|" * len(names)]
         lines += [f"| {k} | " + " | ".join(fmt((fam or {}).get(n), 2) for n in names) + " |"
                   for k, fam in families.items()]
+    watch = reward_watch(out / "rl" / "metrics.jsonl")
+    if watch:
+        summary["reward_watch"] = watch
+        lines += ["", "## Reward hacking watch (the RL run's held-out validation contexts)", "",
+                  "Trained on the first row's reward; the others are only measured. A trained reward that rises while "
+                  "the others fall would be the policy gaming its reward.", "",
+                  "| measure | before RL | after RL | change |", "|---|---|---|---|"]
+        lines += [f"| {k} | {a:.3f} | {b:.3f} | {b - a:+.3f} |" for k, (a, b) in watch.items()]
     lines += ["", "## Baselines (against the final model)", ""]
     lines += methods_table(final["methods"])
     e = final["efficiency"]
