@@ -26,17 +26,18 @@ RL_ARGS = ["rl.min_group_std=0.05", "rl.max_draws=40", "rl.contexts=8", "rl.upda
            "phases=[{name: grpo, steps: 16, trainable: [queries, connector, transformer]}]"]
 
 
-def fresh_test_split(demo: Path, out: Path) -> None:
-    """Seed 0's first 1200 test scenes, less any the demo trained or validated on."""
+def fresh_test_split(demo: Path, out: Path, count: int = 1200) -> None:
+    """Seed 0's first `count` test scenes of the demo's world, less any the demo trained or validated on."""
     import nsp.data.synth as synth
+    from nsp.data.cuts import cut_key
     from nsp.data.world import scene_key
 
     plan = json.loads((demo / "plan.json").read_text())
-    seen = synth.draw_scenes({"test": plan["test"], "val": plan["val"], "train": plan["train"]}, plan["seed"],
-                            "continuation")
-    used = {scene_key(s) for s in seen["train"] + seen["val"]}
-    scenes = [s for s in synth.draw_scenes({"test": 1200}, plan["seed"], "continuation")["test"]
-              if scene_key(s) not in used]
+    world = plan.get("world", "continuation")
+    key = scene_key if world == "continuation" else cut_key
+    seen = synth.draw_scenes({"test": plan["test"], "val": plan["val"], "train": plan["train"]}, plan["seed"], world)
+    used = {key(s) for s in seen["train"] + seen["val"]}
+    scenes = [s for s in synth.draw_scenes({"test": count}, plan["seed"], world)["test"] if key(s) not in used]
     synth.synthesize(out, {}, seed=plan["seed"], scenes={"test": scenes})
 
 

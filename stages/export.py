@@ -94,7 +94,8 @@ def export_checkpoint(path: str | Path, out: str | Path) -> tuple[Path, str]:
 
     # 2. The trained weights, renamed from the stage's module to the model.
     there, here = STAGES[cfg.stage].state_prefix
-    weights = {here + k.removeprefix(there): v for k, v in trained_weights(step).items()}
+    # (Only the model's: the RL objective's frozen reference copy is rebuilt, never exported.)
+    weights = {here + k.removeprefix(there): v for k, v in trained_weights(step).items() if k.startswith(there)}
     own = model.state_dict()
     unknown = sorted(set(weights) - set(own))
     missing = sorted(set(trainable) - set(weights))

@@ -270,7 +270,7 @@ def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
                 "model.patch.vlm.path=null", "model.patch.generator.vae_path=null", "rl.group_size=4",
                 "rl.sampling_steps=4", "rl.train_steps=2", "rl.contexts=1",
                 "rl.val_contexts=2", "run.val_every=2", "phases=[{name: grpo, steps: 2, trainable: [connector]}]",
-                "rl.kl_beta=0.01", "rl.watch={reference: {}, judge: {path: 'nsp:tiny_judge_cuts'}}")
+                "rl.kl_beta=0.01", "rl.watch={reference: {}, judge: {path: 'nsp:tiny_judge_cuts'}}", "run.save_every=1")
     assert r.returncode == 0, r.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row for row in rows if "ratio" in row]
@@ -281,3 +281,11 @@ def test_rl_cli_logs_rewards_ratio_and_curves(tmp_path):
     vals = [row for row in rows if "val_reward" in row]
     assert len(vals) == 2 and all(0 <= row["val_watch_judge"] <= 1 and "val_watch_reference" in row for row in vals)
     assert (out / "curves.png").is_file() and (out / "final" / "nsp_config.json").is_file()
+    # The step-1 checkpoint as a model (the GRPO objective's weights mapped back to the model's names).
+    r = run_nsp("export", out / "checkpoints" / "step-0000001", "--out", tmp_path / "step1")
+    assert r.returncode == 0 and "rl run" in r.stdout and "(phase grpo, step 1)" in r.stdout, r.stderr[-2000:]
+    from nsp.model import NSPModel
+
+    step1, final = NSPModel.from_pretrained(tmp_path / "step1"), NSPModel.from_pretrained(out / "final")
+    first, last = (m.connector.fc1.weight for m in (step1, final))
+    assert first.shape == last.shape and not torch.equal(first, last)
