@@ -128,6 +128,9 @@ class RLSection(_Strict):
     # True: noise is drawn only at the trained steps, the others are deterministic, and a group's candidates are one
     # trajectory until the first of them (Flow-GRPO-Fast): cheaper, and the group's spread is what those steps did.
     noise_only_trained: bool = False
+    # With noise_only_trained: the trajectory after the last trained step, which only the reward sees, in this many
+    # longer deterministic steps (None: every step of the schedule). Validation samples always take every step.
+    tail_steps: int | None = Field(None, ge=1)
     updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
     noise_level: float = Field(0.7, gt=0)  # the SDE's a
     guidance: float = 3.0  # CFG in rollouts

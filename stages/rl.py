@@ -173,7 +173,7 @@ class RLStage(Stage):
         ts = [float(t) for t in gen.scheduler.sigmas]  # steps + 1 values, the last one 0
         t_cap = ts[1]
         states, log_probs = [], []
-        for k, (t, t_next) in enumerate(zip(ts, ts[1:])):
+        for k, (t, t_next) in enumerate(self.rollout_schedule(ts, noisy if noisy_steps is not None else None)):
             if k in noisy and x.shape[0] < count:  # the branch point
                 x = x.expand(count, -1, -1).clone()
             v = policy_velocity(model, x, t, context, s, grid, g.fps,
@@ -187,6 +187,19 @@ class RLStage(Stage):
         states.append(x.expand(count, -1, -1))
         frames = video_to_frames(gen.decode(states[-1], grid))
         return frames, states, log_probs, ts, t_cap, grid, g.fps
+
+    def rollout_schedule(self, ts: list[float], noisy: set[int] | None) -> list[tuple[float, float]]:
+        """The (t, t_next) steps of a rollout: every step of the schedule, or (rl.tail_steps, with noise only at the
+        trained steps) after the last noisy one a few longer Euler steps over the same span."""
+        steps = list(zip(ts, ts[1:]))
+        if not self.s.tail_steps or not noisy:
+            return steps
+        last = max(noisy) + 1
+        tail = ts[last:]
+        if len(tail) - 1 <= self.s.tail_steps:
+            return steps
+        picks = np.linspace(0, len(tail) - 1, self.s.tail_steps + 1).round().astype(int)
+        return steps[:last] + [(tail[a], tail[b]) for a, b in zip(picks, picks[1:])]
 
     def rollout_units(self, pairs, seed: int) -> list[Unit]:
         """One rollout: `contexts` groups from the iterator `pairs`, drawing up to `max_draws` contexts to find groups

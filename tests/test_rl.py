@@ -107,6 +107,25 @@ def test_rollout_with_a_fixed_seed_is_reproducible(rl_stage):
     assert a[0].shape == (3, 9, 64, 64, 3) and len(a[2]) == 4 and a[3][-1] == 0.0
 
 
+def test_a_short_rollout_tail_keeps_the_trained_steps_and_cuts_the_rest(rl_stage):
+    """rl.tail_steps: after the last trained (noisy) step the reward's sample is finished in fewer Euler steps; what
+    the update trains on (the states and log-probabilities up to there) is unchanged."""
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    context = stage._context(next(iter(PairStream(data, "train", shuffle=False))))
+    try:
+        full = stage.sample(context, 3, seed=4, noisy_steps=[0, 1])
+        stage.s.tail_steps = 1
+        short = stage.sample(context, 3, seed=4, noisy_steps=[0, 1])
+    finally:
+        stage.s.tail_steps = None
+    assert len(full[1]) == 5 and len(short[1]) == 4  # 4 steps vs 2 trained + 1 for the rest, and the end
+    assert all(torch.equal(a, b) for a, b in zip(full[1][:3], short[1][:3]))
+    assert all(torch.equal(a, b) for a, b in zip(full[2][:2], short[2][:2]))
+    assert short[0].shape == full[0].shape and not np.array_equal(short[0], full[0])
+
+
 def test_first_policy_update_has_ratio_exactly_one(rl_stage):
     stage, data = rl_stage
     from nsp.data.loader import PairStream
