@@ -235,8 +235,8 @@ def add_parser(sub) -> None:
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
                                    "--out. About an hour on 2 CPU cores (--quick: about 10 minutes). Re-running "
-                                   "resumes: finished steps are skipped. The plan's numbers can be set as key=value, e.g. "
-                                   "sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
+                                   "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
+                                   "e.g. sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
     p.add_argument("--quick", action="store_true", help="a smaller plan (about 10 minutes on 2 CPU cores)")
