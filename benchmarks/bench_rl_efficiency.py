@@ -27,7 +27,7 @@ from benchmarks.common import in_kept_or_temporary_dir, nsp, on_demo_run, result
 
 COMMAND = "python -m benchmarks.run rl_efficiency"
 RECIPES = {
-    "previous": ["rl.train_steps=5", "rl.guidance_grad=both"],
+    "previous": ["rl.train_steps=5", "rl.train_window=null", "rl.noise_only_trained=false", "rl.guidance_grad=both"],
     "fast": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
              "rl.guidance_grad=conditional"],
     "fast_tail": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
