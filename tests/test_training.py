@@ -272,12 +272,15 @@ def test_export_of_a_run_stopped_mid_way_is_the_model_an_uninterrupted_run_ends_
 
     r = run_nsp("export", tmp_path / "four", "--out", tmp_path / "exported")
     assert r.returncode == 2 and "already exists (use --force" in r.stderr
-    r = run_nsp("export", tmp_path / "two" / "final", "--out", tmp_path / "x")
-    assert r.returncode == 2 and "neither a run directory" in r.stderr and not (tmp_path / "x").exists()
+    from nsp.errors import NSPError
+    from nsp.stages.export import find_checkpoint
+
+    with pytest.raises(NSPError, match="neither a run directory"):
+        find_checkpoint(tmp_path / "two" / "final")
     ck = tmp_path / "four" / "checkpoints" / "step-0000002"
     (ck / "mp_rank_00_model_states.pt").write_bytes(b"")
-    r = run_nsp("export", ck, "--out", tmp_path / "x")
-    assert r.returncode == 2 and "damaged checkpoint (mp_rank_00_model_states.pt is 0 bytes" in r.stderr
+    with pytest.raises(NSPError, match=r"damaged checkpoint \(mp_rank_00_model_states.pt is 0 bytes"):
+        find_checkpoint(ck)
 
 
 @pytest.mark.parametrize("zero", ["zero2", "zero3"])
