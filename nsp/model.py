@@ -282,7 +282,10 @@ class NSPModel(nn.Module):
 
         # Load through exactly the code path a user's base models take: local directories.
         saved = meta["model"]
-        sources = {"vlm": source(saved["vlm"]["path"], "vlm"), "generator": source(saved["generator"]["path"], "vae"),
+        # The generator snapshot's reference is on whichever of its parts was read from it (a subfolder of it).
+        from_snapshot = next((n for n in ("transformer", "vae") if comps[n].get("subfolder")), "transformer")
+        sources = {"vlm": source(saved["vlm"]["path"], "vlm"),
+                   "generator": source(saved["generator"]["path"], from_snapshot),
                    "vae": source(saved["generator"].get("vae_path"), "vae")}
         config.vlm.path = where("vlm")[0]
         config.generator.path, config.generator.vae_path = sources["generator"], sources["vae"]
