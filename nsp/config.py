@@ -78,6 +78,10 @@ class GeneratorConfig(_Strict):
     # encoder lets them see far back in the clip (measured: they carry what left the view early). last_frame: the
     # context's last frame encoded on its own (history_frames 1): exactly what the context ends on.
     history_source: Literal["clip", "last_frame"] = "clip"
+    # The noise level the history is given at when sampling (0: clean). A model trained on noised history
+    # (dit.history_noise) is sampled with a small level, so that its own imperfect clips, chained as history in a
+    # rollout, look like what it trained on.
+    history_sigma: float = Field(0.0, ge=0.0, le=1.0)
     # Clips of num_frames the context holds, back to back: 1 for NSP; 3 for visual sentences (A, A', B -> B', the
     # example pair defining the task). The VLM sees them all; the history's latent frames are counted from the end.
     context_clips: int = Field(1, ge=1)

@@ -109,10 +109,12 @@ class NSPModel(nn.Module):
     def null(self, batch_size: int) -> torch.Tensor:
         return self.null_condition.unsqueeze(0).expand(batch_size, -1, -1)
 
-    def encode_history(self, clips: list[Clip | None]) -> torch.Tensor | None:
-        """The clean history the DiT sees (generator.history_frames > 0): each context clip fitted to the
+    def encode_history(self, clips: list[Clip | None], generator: torch.Generator | None = None
+                       ) -> torch.Tensor | None:
+        """The history the DiT sees when sampling (generator.history_frames > 0): each context clip fitted to the
         generator's size and frame count, VAE-encoded, its last latent frames packed (or its last frame encoded on
-        its own, `generator.history_source: last_frame`); zeros for rows without a clip."""
+        its own, `generator.history_source: last_frame`); zeros for rows without a clip. Noised at
+        `generator.history_sigma` where that is set (the noise from `generator`)."""
         g = self.config.generator
         if not g.history_frames or all(c is None for c in clips):
             return None
@@ -129,33 +131,57 @@ class NSPModel(nn.Module):
             latents = gen.encode_clips(video, g.num_frames)
         history = gen.history_tokens(latents, g.history_frames)
         missing = torch.tensor([c is None for c in clips], device=device)
-        return torch.where(missing[:, None, None], torch.zeros_like(history), history)
+        return self.noise_history(torch.where(missing[:, None, None], torch.zeros_like(history), history), generator)
+
+    def noise_history(self, history: torch.Tensor | None, generator: torch.Generator | None = None
+                      ) -> torch.Tensor | None:
+        """Clean history tokens -> as sampling gives them: noised at `generator.history_sigma` (unchanged at 0)."""
+        level = self.config.generator.history_sigma
+        if history is None or level == 0:
+            return history
+        if generator is None:  # every row the same draw: a row's history does not depend on its batch
+            noise = torch.randn(history.shape[1:], generator=torch.Generator().manual_seed(0), dtype=history.dtype)
+            noise = noise.expand_as(history)
+        else:
+            noise = torch.randn(history.shape, generator=generator, dtype=history.dtype)
+        noise = noise.to(history.device)
+        return flow.add_noise(history, noise, torch.full((len(history),), level, device=history.device))
 
     def forward(self, context: ContextBatch, latents: torch.Tensor, grid: tuple[int, int, int], fps: float,
                 drop: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                history: torch.Tensor | None = None, sigma_shift: float = 0.0) -> torch.Tensor:
+                history: torch.Tensor | None = None, sigma_shift: float = 0.0,
+                history_noise: float = 0.0) -> torch.Tensor:
         """The training loss: context -> condition (the null condition where `drop`) -> flow matching on `latents`
-        (after the clean `history` tokens, where given; `sigma_shift`: the run's dit.sigma_shift).
+        (after the clean `history` tokens, where given; `sigma_shift`, `history_noise`: the run's dit section).
 
         Everything a training step touches runs inside this forward, so DeepSpeed's hooks (ZeRO-3) see it."""
         condition = self.condition(context)
         if drop is not None:  # always through torch.where: every rank must give the null condition a gradient
             null = self.null(len(condition)).to(condition.dtype)
             condition = torch.where(drop.to(condition.device)[:, None, None], null, condition)
-        return self.flow_matching_loss(condition, latents, fps, grid, generator, history, sigma_shift)
+        return self.flow_matching_loss(condition, latents, fps, grid, generator, history, sigma_shift, history_noise)
 
     def flow_matching_loss(self, condition: torch.Tensor, latents: torch.Tensor, fps: float,
                            grid: tuple[int, int, int], generator: torch.Generator | None = None,
-                           history: torch.Tensor | None = None, sigma_shift: float = 0.0) -> torch.Tensor:
+                           history: torch.Tensor | None = None, sigma_shift: float = 0.0,
+                           history_noise: float = 0.0) -> torch.Tensor:
         """One flow-matching loss on clean latent tokens (B, S, C) given the DiT condition (history: no loss).
-        `sigma_shift` is added to the noise levels' logit-normal mean (training at higher noise)."""
+        `sigma_shift` is added to the noise levels' logit-normal mean (training at higher noise); `history_noise` >
+        0 noises each row's history at a level drawn uniformly up to it."""
         # Random draws come from `generator` on its own device (the CPU), so runs replay exactly on any device.
         sigma = flow.sample_sigmas(latents.shape[0], latents.shape[1], self.generator.scheduler.config, generator,
                                    sigma_shift)
         noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype)
         sigma, noise = sigma.to(latents.device), noise.to(latents.device)
         noisy = flow.add_noise(latents, noise, sigma)
-        velocity = self.generator.velocity(noisy, sigma, condition, grid, fps, history=history)
+        history_sigma = 0.0
+        if history is not None and history_noise > 0:  # drawn after the clip's: runs without it replay as before
+            history_sigma = torch.rand(len(latents), generator=generator) * history_noise
+            history_noise_draw = torch.randn(history.shape, generator=generator, dtype=history.dtype)
+            history_sigma = history_sigma.to(latents.device)
+            history = flow.add_noise(history, history_noise_draw.to(history.device), history_sigma)
+        velocity = self.generator.velocity(noisy, sigma, condition, grid, fps, history=history,
+                                           history_sigma=history_sigma)
         return flow.flow_matching_loss(velocity, latents, noise)
 
     # ---- trainable sets -----------------------------------------------------------------------------------------

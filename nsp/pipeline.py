@@ -113,7 +113,7 @@ class NSPPipeline:
         with self.running(model.context_encoder, model.connector):
             condition = model.condition(batch).repeat(num_videos, 1, 1)
         with self.running(model.generator.vae):
-            history = model.encode_history([clip])  # None unless the model sees clean context frames
+            history = model.encode_history([clip], generator)  # None unless the model sees context frames
         return self.generate(condition, num_frames=num_frames, height=height, width=width, num_inference_steps=steps,
                              guidance_scale=guidance, generator=generator, progress=progress, callback=callback,
                              history=None if history is None else history.repeat(num_videos, 1, 1))
@@ -212,7 +212,8 @@ class NSPPipeline:
         with self.running(gen.transformer):
             for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
                 sigma = t / gen.scheduler.config.num_train_timesteps
-                velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history)
+                velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history,
+                                           cfg.generator.history_sigma)
                 latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
                 if callback is not None:
                     callback(i + 1, len(gen.scheduler.timesteps))

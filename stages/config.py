@@ -95,6 +95,10 @@ class DiTSection(_Strict):
     # Added to the mean of the training noise levels' logit-normal (LTX's shift by token count stays): > 0 trains
     # more at high noise, where a target that is one of a few fixed frames (a classification answer) is decided.
     sigma_shift: float = 0.0
+    # > 0: each row's clean history (generator.history_frames) is noised at a level drawn uniformly up to this, and
+    # the DiT is told the level (Video-GPT-style noise-augmented history): it learns not to copy the history's
+    # flaws, which is what a rollout feeds it. Sample such a model with generator.history_sigma > 0.
+    history_noise: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class EMASection(_Strict):

@@ -81,7 +81,7 @@ class FlowStage(Stage):
 
     def loss(self, engine, batch: FlowBatch, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
         loss = engine(batch.context, batch.latents, batch.grid, batch.fps, batch.drop, generator, batch.history,
-                      self.cfg.dit.sigma_shift)
+                      self.cfg.dit.sigma_shift, self.cfg.dit.history_noise)
         return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()
@@ -102,7 +102,8 @@ class FlowStage(Stage):
                                           width=w * gen.spatial_ratio, num_inference_steps=self.cfg.run.sample_steps,
                                           guidance_scale=model.config.sampling.guidance,
                                           generator=torch.Generator().manual_seed(VAL_SEED),
-                                          history=None if batch.history is None else batch.history[:n])
+                                          history=model.noise_history(None if batch.history is None
+                                                                      else batch.history[:n]))
         real = video_to_frames(gen.decode(batch.latents[:n], batch.grid))
         rows = []
         for i, e in enumerate(batch.examples[:n]):

@@ -60,12 +60,12 @@ def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: 
     update then differ from 1 by rounding only)."""
     g = x.shape[0]
     condition, null = model.condition(context).expand(g, -1, -1), model.null(g)
-    gen = model.generator
+    gen, level = model.generator, model.config.generator.history_sigma
     if s.guidance <= 1.0 or s.guidance_grad == "both" or not torch.is_grad_enabled():
-        return guided_velocity(gen, x, t, condition, null, s.guidance, grid, fps, history)
+        return guided_velocity(gen, x, t, condition, null, s.guidance, grid, fps, history, level)
     with torch.no_grad():
-        uncond = gen.velocity(x, t, null.to(condition.dtype), grid, fps, history=history)
-    cond = gen.velocity(x, t, condition, grid, fps, history=history)
+        uncond = gen.velocity(x, t, null.to(condition.dtype), grid, fps, history=history, history_sigma=level)
+    cond = gen.velocity(x, t, condition, grid, fps, history=history, history_sigma=level)
     return uncond + s.guidance * (cond - uncond)
 
 

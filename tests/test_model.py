@@ -239,6 +239,45 @@ def test_clean_history_conditions_the_dit(clip):
     assert NSPModel.from_config(preset_config("tiny")).encode_history([clip]) is None
 
 
+def test_noisy_history_is_given_at_its_level(clip):
+    """Noise-augmented history: training noises each row's history at a random level up to dit.history_noise and
+    tells the DiT that level; sampling gives it at generator.history_sigma, the same for a row in any batch."""
+    from nsp.generation import flow
+
+    torch.manual_seed(0)
+    model = NSPModel.from_config(preset_config("tiny", ["generator.history_frames=1"]))
+    gen = model.generator
+    clean = model.encode_history([clip, clip])
+    model.config.generator.history_sigma = 0.2
+    noisy = model.encode_history([clip, clip])
+    alone = model.encode_history([clip])
+    assert torch.allclose(noisy[:1], alone, atol=1e-5) and torch.allclose(noisy[0], noisy[1], atol=1e-5)  # row by row, batch-free
+    expected = flow.add_noise(clean[:1], torch.randn(clean.shape[1:], generator=torch.Generator().manual_seed(0)),
+                              torch.tensor([0.2]))
+    assert torch.allclose(alone, expected, atol=1e-6)
+    drawn = model.encode_history([clip], torch.Generator().manual_seed(1))  # a sampler's own generator
+    assert not torch.allclose(drawn, alone)
+
+    grid = gen.latent_grid(9, 64, 64)
+    tokens = torch.randn(1, grid[0] * grid[1] * grid[2], gen.transformer.config.in_channels)
+    condition = torch.randn(1, 16, gen.caption_channels)
+    with torch.no_grad():
+        at_zero = gen.velocity(tokens, 0.5, condition, grid, 8.0, history=alone)
+        at_level = gen.velocity(tokens, 0.5, condition, grid, 8.0, history=alone, history_sigma=0.2)
+    assert not torch.allclose(at_zero, at_level, atol=1e-5)  # the DiT is told the history's level
+
+    batch = model.prepare_context([None], [clip])
+    latents = gen.encode(torch.zeros(1, 3, 9, 64, 64))
+
+    def loss(history_noise: float) -> float:
+        with torch.no_grad():
+            return float(model(batch, latents, grid, 8.0, generator=torch.Generator().manual_seed(3),
+                               history=clean[:1], history_noise=history_noise))
+
+    assert loss(0.0) == loss(0.0) and loss(0.5) == loss(0.5)  # replayable from the generator
+    assert loss(0.5) != loss(0.0)  # the history was noised
+
+
 def test_a_multi_clip_context_is_encoded_clip_by_clip(clip):
     """generator.context_clips: a visual sentence (A, A', B) is one context of 3 clips; the VAE encodes each clip on
     its own, and the history counts its latent frames from the end of the sentence."""

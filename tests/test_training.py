@@ -60,11 +60,13 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--init", t2v / "final",
                 "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]",
                 "model.patch.generator.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
+                "dit.history_noise=0.5", "model.patch.generator.history_sigma=0.1",  # noise-augmented, for rollouts
                 "deepspeed.precision=bf16")  # on a CPU: autocast, weights stay fp32
     assert r.returncode == 0, r.stderr[-2000:]
     configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"]
                for d in (t2v / "final", sft / "final")]
     assert [c["history_frames"] for c in configs] == [0, 1]  # and the checkpoint carries it to inference
+    assert [c["history_sigma"] for c in configs] == [0.0, 0.1]
     before, after = weights(t2v / "final"), weights(sft / "final")
     for name in before:
         if name.startswith(("vlm.", "vae.")):

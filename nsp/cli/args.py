@@ -52,3 +52,11 @@ def fraction(text: str) -> float:
 
 
 count, positive = at_least(0), at_least(1)
+
+
+def add_history_arguments(p) -> None:
+    """Inference overrides of the model's Video-GPT history (eval and predict)."""
+    p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
+                                                        "clip (default: the checkpoint's generator.history_frames)")
+    p.add_argument("--history-sigma", type=fraction, help="the noise level the history is given at, 0-1 (default: "
+                                                          "the checkpoint's generator.history_sigma)")

@@ -21,6 +21,8 @@ def resolve_checkpoint(arg: str | None) -> Path:
     return default
 
 
-def history_override(frames: int | None) -> list[str]:
-    """--history-frames K as a model override (None: the checkpoint's own setting)."""
-    return [] if frames is None else [f"generator.history_frames={frames}"]
+def history_override(frames: int | None, sigma: float | None = None) -> list[str]:
+    """--history-frames K and --history-sigma S as model overrides (None: the checkpoint's own setting)."""
+    return ([] if frames is None else [f"generator.history_frames={frames}"]) + \
+        ([] if sigma is None else [f"generator.history_sigma={sigma}"])
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nsp.cli.args import at_least, count, positive
+from nsp.cli.args import add_history_arguments, at_least, positive
 
 
 def add_parser(sub) -> None:
@@ -44,8 +44,7 @@ def add_parser(sub) -> None:
     p.add_argument("--rollout", type=positive, default=1,
                    help="also chain N clips from each context, each predicted from the one before, and report "
                         "every clip's pass rate and continuity (default 1: the next scene only)")
-    p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
-                                                     "clip (default: the checkpoint's generator.history_frames)")
+    add_history_arguments(p)
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run)
@@ -64,7 +63,7 @@ def run(args) -> int:
                        "prediction per context)")
     manifest = read_manifest(args.data)  # bad inputs fail here, before any model is loaded
     read_checkpoint_meta(args.checkpoint)
-    overrides = history_override(args.history_frames)
+    overrides = history_override(args.history_frames, args.history_sigma)
     # the oracle on the synthetic world; on visual sentences (mostly transformed scenes it cannot judge) the
     # similarity to the real B' (and to the label frame on everything-is-a-video tasks); the local VLM judge on
     # real videos

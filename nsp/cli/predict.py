@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nsp.cli.args import at_least, count, positive
+from nsp.cli.args import add_history_arguments, at_least, positive
 from nsp.errors import NSPError
 from nsp.files import not_found
 
@@ -76,8 +76,7 @@ def add_parser(sub) -> None:
                                                      "candidate alone (default judge: a VLM asked whether it follows)")
     p.add_argument("--judge", help="the judge VLM's directory (e.g. nsp:tiny_judge_cuts; default: the model's own "
                                    "VLM)")
-    p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "
-                                                     "clip (default: the checkpoint's generator.history_frames)")
+    add_history_arguments(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--offload", action="store_true", help="keep the model in CPU memory and move each part to the "
                    "device only while it runs (the paper preset on a 24 GB GPU)")
@@ -110,7 +109,7 @@ def run(args) -> int:
     from nsp.video.io import read_audio, read_context_clip, read_image
 
     checkpoint = resolve_checkpoint(args.checkpoint)
-    overrides = history_override(args.history_frames)
+    overrides = history_override(args.history_frames, args.history_sigma)
     # Bad input fails here, before any model is loaded; each file is decoded once (only the end a context needs).
     generator = validate_config(read_checkpoint_meta(checkpoint)["model"], str(checkpoint)).generator
     decoded = {}

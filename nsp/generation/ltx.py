@@ -121,12 +121,13 @@ class LTXGenerator(nn.Module):
 
     def velocity(self, tokens: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
                  grid: tuple[int, int, int], fps: float, condition_mask: torch.Tensor | None = None,
-                 history: torch.Tensor | None = None) -> torch.Tensor:
+                 history: torch.Tensor | None = None, history_sigma: torch.Tensor | float = 0.0) -> torch.Tensor:
         """The DiT's flow velocity at noise level sigma in [0, 1] (the DiT takes timesteps as sigma * 1000).
 
         `history` (B, S_h, C): clean packed latent frames of the context placed before the noisy clip (Video-GPT's
-        clean history). They take timestep 0, per token, as LTX's frame conditioning does, and share the clip's
-        3-D positions (they come first in time); only the clip's velocity is returned."""
+        clean history). They take timestep 0, per token, as LTX's frame conditioning does, or `history_sigma`'s
+        (a level, or one per row) where the history was given noised; they share the clip's 3-D positions (they come
+        first in time); only the clip's velocity is returned."""
         dtype = self.transformer.dtype
         if condition_mask is None:
             condition_mask = torch.ones(condition.shape[:2], device=condition.device, dtype=torch.long)
@@ -135,7 +136,9 @@ class LTXGenerator(nn.Module):
         frames, n = grid[0], tokens.shape[1]
         if history is not None:
             frames += history.shape[1] // (grid[1] * grid[2])
-            timestep = torch.cat([timestep.new_zeros(history.shape[:2]), timestep[:, None].expand(-1, n)], 1)
+            level = torch.as_tensor(history_sigma, dtype=torch.float32, device=tokens.device).expand(tokens.shape[0])
+            level = (level * self.scheduler.config.num_train_timesteps)[:, None].expand(history.shape[:2])
+            timestep = torch.cat([level, timestep[:, None].expand(-1, n)], 1)
             tokens = torch.cat([history.to(tokens.dtype), tokens], 1)
         out = self.transformer(hidden_states=tokens.to(dtype), encoder_hidden_states=condition.to(dtype),
                                timestep=timestep, encoder_attention_mask=condition_mask, num_frames=frames,
@@ -151,13 +154,14 @@ class LTXGenerator(nn.Module):
 
 def guided_velocity(gen: "LTXGenerator", tokens: torch.Tensor, sigma, condition: torch.Tensor, null: torch.Tensor,
                     guidance: float, grid: tuple[int, int, int], fps: float,
-                    history: torch.Tensor | None = None) -> torch.Tensor:
+                    history: torch.Tensor | None = None, history_sigma: float = 0.0) -> torch.Tensor:
     """Classifier-free guidance: uncond + g * (cond - uncond), both in one DiT batch (unconditional rows first).
-    The clean history, where given, is seen by both: guidance strengthens what the VLM condition adds to it."""
+    The history, where given, is seen by both: guidance strengthens what the VLM condition adds to it."""
     if guidance <= 1.0:
-        return gen.velocity(tokens, sigma, condition, grid, fps, history=history)
+        return gen.velocity(tokens, sigma, condition, grid, fps, history=history, history_sigma=history_sigma)
     both = gen.velocity(torch.cat([tokens, tokens]), sigma, torch.cat([null.to(condition.dtype), condition]), grid,
-                        fps, history=None if history is None else torch.cat([history, history]))
+                        fps, history=None if history is None else torch.cat([history, history]),
+                        history_sigma=history_sigma)
     uncond, cond = both.chunk(2)
     return uncond + guidance * (cond - uncond)
 
