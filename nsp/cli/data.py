@@ -28,6 +28,10 @@ def add_parser(sub) -> None:
     d.add_argument("--frames", type=positive, default=9, help="frames per clip, 8k+1 (default 9)")
     d.add_argument("--size", type=positive, default=64, help="square side in pixels, a multiple of 32 (default 64)")
     d.add_argument("--fps", type=positive_float, default=8.0, help="frame rate (default 8)")
+    d.add_argument("--start-clips", type=positive, default=1,
+                   help="continuation world: training pairs start at clip 0, 1, ..., K-1 of their scene in turn, so "
+                        "the model also learns what follows an event (for rollouts; val and test start at 0) "
+                        "(default 1)")
     d.add_argument("--workers", type=positive, default=None, help="processes (default: up to 4)")
     d.add_argument("--force", action="store_true", help="replace --out if it holds something else")
     d = dsub.add_parser("sentences", help="visual sentences (A, A', B) -> B' from a pair dataset",
@@ -37,12 +41,16 @@ def add_parser(sub) -> None:
                                     "speed). Train on it with generator.context_clips=3 (see README).")
     d.add_argument("--data", required=True, help="the pair dataset to draw examples and queries from")
     d.add_argument("--out", required=True, help="sentence dataset directory to write")
-    d.add_argument("--tasks", default=",".join(["nsp", "mirror", "reverse", "colour_swap", "speed"]),
-                   help="comma-separated tasks (default: all five)")
+    d.add_argument("--tasks", default="nsp,mirror,reverse,colour_swap,speed",
+                   help="comma-separated tasks (default: these five; also vflip, a vertical flip, kept out of them as "
+                        "the task to learn from a few sentences)")
     d.add_argument("--train", type=count, default=20, help="queries per task from the train split (default 20)")
     d.add_argument("--val", type=count, default=4, help="queries per task from the val split (default 4)")
     d.add_argument("--test", type=count, default=40, help="queries per task from the test split (default 40)")
     d.add_argument("--inverse", action="store_true", help="also each sentence read backwards (A', A, B') -> B")
+    d.add_argument("--example-images", action="store_true",
+                   help="the example pair as images (the last frame of A, held; A' the task applied to it), the "
+                        "query a video: UniVid's mixed contexts")
     d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
 
@@ -52,7 +60,9 @@ def add_parser(sub) -> None:
                                     "a token per frame) and whose answer is the label's text frame. Train on it with "
                                     "stages/configs/everything_tiny.yaml; nsp eval reads the answers back.")
     d.add_argument("--out", required=True, help="dataset directory to write")
-    d.add_argument("--tasks", default="shapes,chirps,topics", help="comma-separated tasks (default: all three)")
+    d.add_argument("--tasks", default="shapes,chirps,topics",
+                   help="comma-separated tasks (default: the three classifications; also qa_last_colour, qa_event, "
+                        "qa_end_side: questions about a scene of the embedded world, answered as a label frame)")
     d.add_argument("--train", type=count, default=500, help="samples per task in train (default 500)")
     d.add_argument("--val", type=count, default=12, help="samples per task in val (default 12)")
     d.add_argument("--test", type=count, default=60, help="samples per task in test (default 60)")
@@ -131,14 +141,14 @@ def synth(args) -> int:
         old = read_manifest(out) if (out / "manifest.json").is_file() else {}
         same = old.get("world", "continuation") == args.world and old.get("seed") == args.seed and \
             old.get("frames") == args.frames and \
-            old.get("size") == [args.size, args.size] and \
+            old.get("size") == [args.size, args.size] and old.get("start_clips", 1) == args.start_clips and \
             {s: v["pairs"] for s, v in old.get("splits", {}).items()} == counts
         if same:
             print(f"{out}: already synthesised with these settings (use --force to redo)")
             return 0
         raise NSPError(f"--out {out}: exists with other contents (use --force to replace it)")
     manifest = synthesize(out, counts, seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
-                          workers=args.workers, world=args.world)
+                          workers=args.workers, world=args.world, start_clips=args.start_clips)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items()) + " pairs")
     return 0
 
@@ -153,7 +163,7 @@ def sentences(args) -> int:
     if out.exists() and not args.force:
         raise NSPError(f"--out {out}: exists (use --force to replace it)")
     manifest = build_sentences(args.data, out, counts, [t.strip() for t in args.tasks.split(",") if t.strip()],
-                               inverse=args.inverse, seed=args.seed)
+                               inverse=args.inverse, seed=args.seed, example_images=args.example_images)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
           + f" sentences ({', '.join(manifest['tasks'])})")
     return 0

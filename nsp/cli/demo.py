@@ -142,15 +142,18 @@ class Demo:
         nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
             self.out / "latents")
 
-    def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = ()) -> None:
-        """`model`: changes to the model (key=value) on top of the world's tiny VAE and VLM."""
+    def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = (),
+              cache: Path | None = None) -> None:
+        """`model`: changes to the model (key=value) on top of the world's tiny VAE and VLM; `cache`: latents other
+        than the demo's own."""
         patch = [f"model.patch.{change}" for change in (*TINY_ASSETS[self.plan.world], *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
                 "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
             args += ["--data", self.out / "data"]
         else:
-            args += [f"data.cache={self.out / 'latents'}", f"deepspeed.precision={training_precision(self.plan)}"]
+            args += [f"data.cache={cache or self.out / 'latents'}",
+                     f"deepspeed.precision={training_precision(self.plan)}"]
         nsp(*args, *(["--init", init] if init else []))
 
     def t2v(self):

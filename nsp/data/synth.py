@@ -3,7 +3,12 @@
 Two worlds: `continuation` (`world.py`: the next clip continues the context's shot) and `cuts` (`cuts.py`: the next
 clip is another shot, after a cut). Deterministic by seed. Scenes are drawn in order (test, val, train) and a scene
 whose identity (`scene_key` / `cut_key`) was already drawn is drawn again, so the splits are disjoint. Families are
-balanced within every split, and in the cut world so are each family's outcomes."""
+balanced within every split, and in the cut world so are each family's outcomes.
+
+`start_clips` K > 1 (continuation world, Video-GPT-style training for rollouts): the i-th training pair is the
+scene's clip k -> clip k + 1 with k = i mod K, so the model also learns what follows an event that has already
+happened (the later clips of a rollout); val and test pairs stay clip 0 -> clip 1. Later pairs carry no captions
+(the scene's describe its first two clips)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from nsp.data.cuts import CUT_FAMILIES, CUT_KINDS, CutScene, cut_captions, cut_k
     sample_cut_scene
 from nsp.data.shards import ShardWriter, sample_members, write_manifest
 from nsp.data.world import FAMILIES, Scene, captions, render_clip, sample_scene, scene_key
+from nsp.errors import NSPError
 from nsp.files import atomic_path
 from nsp.video.io import encode_video
 
@@ -50,23 +56,25 @@ def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts") -> dict[
 
 
 def encode_sample(args: tuple) -> dict:
-    key, scene, frames, size, fps = args
+    key, scene, frames, size, fps, start = args
     meta = {"source": "synthetic", "fps": fps, "frames": frames, "size": [size, size], "family": scene.family}
     if isinstance(scene, CutScene):
         clips = [render_cut_clip(scene, clip, frames, size) for clip in (0, 1)]
         meta.update(world="cuts", cut_kind=CUT_KINDS[scene.family], outcome=scene.outcome,
                     captions=cut_captions(scene), cut=scene.to_json())
     else:
-        clips = [render_clip(scene, clip, frames, size) for clip in (0, 1)]
-        meta.update(world="continuation", captions=captions(scene), scene=scene.to_json())
+        clips = [render_clip(scene, clip, frames, size) for clip in (start, start + 1)]
+        meta.update(world="continuation", captions=captions(scene) if start == 0 else {}, scene=scene.to_json())
+        if start:
+            meta.update(clip=start + 1, start_clip=start)  # the oracle judges the scene's clip start + 1
     return sample_members(key, *(encode_video(c, fps, lossless=True) for c in clips), meta)
 
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
                workers: int | None = None, progress: bool = True, scenes: dict[str, list] | None = None,
-               world: str = "cuts") -> dict:
+               world: str = "cuts", start_clips: int = 1) -> dict:
     """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
-    filtered against another dataset's); their type says their world."""
+    filtered against another dataset's); their type says their world. `start_clips`: see the module's note."""
     from tqdm.auto import tqdm
 
     if scenes is not None:
@@ -77,12 +85,15 @@ def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
     families = FAMILIES if world == "continuation" else CUT_FAMILIES
+    if start_clips > 1 and world != "continuation":
+        raise NSPError(f"--start-clips {start_clips}: only the continuation world has later clips of a shot")
     manifest = {"kind": "synthetic", "world": world, "seed": seed, "frames": frames, "size": [size, size],
-                "fps": fps, "families": list(families), "splits": {}}
+                "fps": fps, "families": list(families), "start_clips": start_clips, "splits": {}}
     with atomic_path(out, is_dir=True) as tmp, ProcessPoolExecutor(workers) as pool, \
             tqdm(total=total, desc="synth", unit="pair", disable=not progress, dynamic_ncols=True) as bar:
         for split, items in scenes.items():
-            jobs = [(f"{split}-{i:06d}", s, frames, size, fps) for i, s in enumerate(items)]
+            jobs = [(f"{split}-{i:06d}", s, frames, size, fps, i % start_clips if split == "train" else 0)
+                    for i, s in enumerate(items)]
             with ShardWriter(tmp / split) as writer:
                 for sample in pool.map(encode_sample, jobs, chunksize=16):
                     writer.write(sample)
