@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_nsp
 from nsp.config import preset_config
-from nsp.data.everything import TASKS, build_everything, label_clip, make_chirp, nearest_label
+from nsp.data.everything import DEFAULT_TASKS, TASKS, build_everything, label_clip, make_chirp, nearest_label
 from nsp.errors import NSPError
 from nsp.video.qwen_input import sample_indices
 from nsp.video.render import place_tokens, render_audio, render_image, render_text, render_token, token_slots
@@ -123,10 +123,11 @@ def test_everything_dataset_renders_inputs_and_label_frames_that_read_back(tmp_p
     out = tmp_path / "everything"
     build_everything(out, {"train": 6, "val": 0, "test": 3}, progress=False)
     manifest = read_manifest(out)
-    assert manifest["kind"] == "everything" and manifest["splits"]["test"]["tasks"] == {t: 3 for t in TASKS}
+    assert manifest["kind"] == "everything" and manifest["splits"]["test"]["tasks"] == {t: 3 for t in DEFAULT_TASKS}
     pairs = list(PairStream(out, "train", shuffle=False))
     assert len(pairs) == 18
-    for task, (modality, labels) in TASKS.items():
+    for task in DEFAULT_TASKS:
+        modality, labels = TASKS[task]
         mine = [p for p in pairs if p.meta["task"] == task]
         assert [p.meta["label"] for p in mine] == labels * 2 and {p.meta["modality"] for p in mine} == {modality}
     for p in pairs:
@@ -145,6 +146,37 @@ def test_everything_dataset_renders_inputs_and_label_frames_that_read_back(tmp_p
     with pytest.raises(NSPError, match="4 rendered frames .* the context holds 2 .chirps: raise --context-clips"):
         build_everything(tmp_path / "y", {"test": 1}, ["chirps"], context_clips=1, progress=False)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_video_questions_are_answered_by_the_scene_they_show(tmp_path):
+    """Video QA: the scene's whole event, then the question a token per frame; the answer is what the scene does."""
+    from nsp.data.everything import QUESTIONS, last_mover
+    from nsp.data.loader import PairStream
+    from nsp.data.world import COLORS, Scene, render_clip
+
+    out = tmp_path / "qa"
+    build_everything(out, {"train": 7}, list(QUESTIONS), progress=False)
+    pairs = list(PairStream(out, "train", shuffle=False))
+    families = {"bounces": "bounce", "lands": "fall", "hits": "collision", "lights": "switch", "hides": "occlusion"}
+    for task, question in QUESTIONS.items():
+        mine = [p for p in pairs if p.meta["task"] == task]
+        labels = TASKS[task][1]
+        assert [p.meta["label"] for p in mine] == (labels * 7)[:7]  # balanced: every answer in turn
+        for p in mine:
+            scene = Scene.from_json(p.meta["scene"])
+            colour, x = last_mover(scene, 2 - 1 / 9)
+            truth = {"qa_last_colour": colour, "qa_event": {v: k for k, v in families.items()}[scene.family],
+                     "qa_end_side": ["left", "middle", "right"][min(2, int(x * 3))]}[task]
+            assert p.meta["label"] == truth and p.meta["input"] == question
+            tokens = render_text(question, 64, 64)
+            patches = vlm_patches(p.context.frames)
+            assert np.array_equal(np.stack([a for a, _ in patches[-len(tokens):]]), tokens)  # the question last
+            event = np.concatenate([render_clip(scene, k, 9, 64) for k in (0, 1)])
+            first = next(i for i, f in enumerate(p.context.frames) if np.array_equal(f, tokens[0]))
+            assert np.array_equal(p.context.frames[first - 1], event[-1])  # the event's end just before it
+            assert nearest_label(p.next.frames, labels) == p.meta["label"]
+    colour = next(p for p in pairs if p.meta["task"] == "qa_last_colour")
+    assert tuple(colour.next.frames[0].reshape(-1, 3).max(0)) == COLORS[colour.meta["label"]]  # its own colour
 
 
 def test_answers_are_read_back_against_the_labels_as_the_shipped_vae_draws_them():
@@ -175,7 +207,7 @@ def test_classification_report_reads_answers_back(tmp_path):
     build_everything(out, {"test": 3}, progress=False)
     pairs = list(PairStream(out, "test", shuffle=False))
     perfect = classification_report(pairs, [p.next.frames for p in pairs])
-    assert set(perfect) == set(TASKS)
+    assert set(perfect) == set(DEFAULT_TASKS)
     assert all(r["accuracy"] == 1.0 and r["chance"] == pytest.approx(1 / 3) and r["samples"] == 3
                for r in perfect.values())
     # a noisy, blurred answer of the wrong label: read back as that label
@@ -261,7 +293,8 @@ def test_predict_from_an_image_audio_and_text_frames(everything_checkpoint, clip
 
 def test_eval_on_everything_reports_accuracy_per_task(everything_checkpoint, tmp_path):
     data = tmp_path / "everything"
-    r = run_nsp("data", "everything", "--out", data, "--train", "0", "--val", "0", "--test", "2")
+    r = run_nsp("data", "everything", "--out", data, "--train", "0", "--val", "0", "--test", "2", "--tasks",
+                "shapes,chirps,topics,qa_event")
     assert r.returncode == 0, r.stderr
     r = run_nsp("data", "everything", "--out", data, "--test", "1")
     assert r.returncode == 2 and "exists" in r.stderr
@@ -269,9 +302,9 @@ def test_eval_on_everything_reports_accuracy_per_task(everything_checkpoint, tmp
     r = run_nsp("eval", "--checkpoint", everything_checkpoint, "--data", data, "--out", out, "--steps", "2")
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["reward"] == "reference" and report["contexts"] == 6
+    assert report["reward"] == "reference" and report["contexts"] == 8
     c = report["classification"]
-    assert set(c) == set(TASKS) and all(m["samples"] == 2 and 0 <= m["accuracy"] <= 1 for m in c.values())
+    assert set(c) == {*DEFAULT_TASKS, "qa_event"} and all(m["samples"] == 2 and 0 <= m["accuracy"] <= 1 for m in c.values())
     assert "shapes: accuracy" in r.stdout and "Everything is a video" in (out / "REPORT.md").read_text()
 
 

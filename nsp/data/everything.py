@@ -11,6 +11,13 @@ answer's frame; the answer is read back as the nearest rendered label frame (`ne
     topics   text    animal / food / vehicle: a short templated sentence (3 to 7 tokens) about one or two nouns of
                      the topic (8 per topic)
 
+Video question answering (CLEVRER-like, on the embedded world, nsp/data/world.py): a scene's whole event (both
+clips), then a question a token per frame; the answer is a label frame, as above. Not in the default set (--tasks):
+    qa_last_colour   "which colour moves last?"  the colour of the ball moving at the end (7 colours)
+    qa_event         "what happens?"             bounces / lands / hits / lights / hides (the scene's family)
+    qa_end_side      "where does it end?"        left / middle / right: where that ball is on the last frame
+Answers are balanced: each sample's scene is drawn until it has the answer its turn asks for.
+
 Contexts are `frames * context_clips` frames at the model's `fps`, laid out for the VLM's frame sampling (`preset`'s
 vlm.video): each rendered frame fills one temporal patch of the frames the VLM samples, shorter inputs start with
 their first frame repeated, exactly as `nsp predict --image/--audio/--text-frames` lays them out
@@ -24,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from nsp.data.shards import ShardWriter, sample_members, write_manifest
+from nsp.data.world import COLORS, Scene, render_clip, sample_scene, state_at
 from nsp.errors import NSPError
 from nsp.files import atomic_path
 from nsp.video.io import encode_video
@@ -81,19 +89,55 @@ TASKS = {  # task -> (modality, labels)
     "shapes": ("image", ["circle", "square", "triangle"]),
     "chirps": ("audio", ["rising", "falling", "steady"]),
     "topics": ("text", ["animal", "food", "vehicle"]),
+    "qa_last_colour": ("video+text", list(COLORS)),
+    "qa_event": ("video+text", ["bounces", "lands", "hits", "lights", "hides"]),
+    "qa_end_side": ("video+text", ["left", "middle", "right"]),
 }
+DEFAULT_TASKS = ("shapes", "chirps", "topics")
+QUESTIONS = {"qa_last_colour": "which colour moves last?", "qa_event": "what happens?",
+             "qa_end_side": "where does it end?"}
+EVENTS = dict(zip(TASKS["qa_event"][1], ("bounce", "fall", "collision", "switch", "occlusion")))
 
 
-def render_input(task: str, rng: np.random.Generator, label: str, size: int, slices_per_second: float
-                 ) -> tuple[np.ndarray, str]:
-    """(frames, a description of the input) for one sample of `task` with answer `label`."""
+def last_mover(scene: Scene, tau: float) -> tuple[str, float]:
+    """(colour, x) of the ball that moves last in the scene (after a collision, the one that was hit) at `tau`."""
+    index = 1 if scene.family == "collision" else 0
+    return scene.colors[index], state_at(scene, tau).balls[index][0]
+
+
+def qa_scene(rng: np.random.Generator, task: str, label: str, frames: int) -> Scene:
+    """A scene whose answer to `task`'s question is `label`."""
+    end = 2 - 1 / frames  # the last frame of the event's second clip
+    while True:
+        scene = sample_scene(rng, EVENTS.get(label) if task == "qa_event" else None)
+        if task == "qa_last_colour":
+            index = 1 if scene.family == "collision" else 0
+            others = [c for c in scene.colors if c != label]
+            scene.colors = ([label] + others[:1])[:len(scene.colors)] if index == 0 else [others[0], label]
+            return scene
+        if task == "qa_event":
+            return scene
+        x = last_mover(scene, end)[1]
+        if 0.05 < x < 0.95 and ["left", "middle", "right"][min(2, int(x * 3))] == label:
+            return scene
+
+
+def render_input(task: str, rng: np.random.Generator, label: str, size: int, slices_per_second: float,
+                 frames: int = 9) -> tuple[np.ndarray, str, np.ndarray | None, dict]:
+    """(rendered frames, a description of the input, the clip before them or None, more meta) for one sample of
+    `task` with answer `label`."""
     modality = TASKS[task][0]
+    if modality == "video+text":
+        scene = qa_scene(rng, task, label, frames)
+        event = np.concatenate([render_clip(scene, k, frames, size) for k in (0, 1)])
+        return render_text(QUESTIONS[task], size, size), QUESTIONS[task], event, {"scene": scene.to_json()}
     if modality == "image":
-        return render_image(draw_shape(rng, label), size, size), "an image"
+        return render_image(draw_shape(rng, label), size, size), "an image", None, {}
     if modality == "audio":
-        return render_audio(make_chirp(rng, label), SAMPLE_RATE, size, size, slices_per_second), "2 s of audio"
+        return (render_audio(make_chirp(rng, label), SAMPLE_RATE, size, size, slices_per_second), "2 s of audio",
+                None, {})
     sentence = make_sentence(rng, label)
-    return render_text(sentence, size, size), sentence
+    return render_text(sentence, size, size), sentence, None, {}
 
 
 # A label is its word in a colour of its own (by its place in the task's labels): glyphs alone hardly survive the
@@ -102,7 +146,9 @@ LABEL_COLOURS = [(255, 70, 70), (70, 255, 70), (70, 130, 255), (255, 230, 60), (
 
 
 def label_frame(label: str, labels: list[str], height: int, width: int) -> np.ndarray:
-    return render_token(label, height, width, LABEL_COLOURS[labels.index(label) % len(LABEL_COLOURS)])
+    """A colour's name is drawn in that colour (seven of them); any other label in its place's colour."""
+    colour = COLORS[label] if set(labels) <= set(COLORS) else LABEL_COLOURS[labels.index(label) % len(LABEL_COLOURS)]
+    return render_token(label, height, width, colour)
 
 
 def label_clip(label: str, labels: list[str], frames: int, size: int) -> np.ndarray:
@@ -128,7 +174,7 @@ def build_everything(out: str | Path, counts: dict[str, int], tasks: list[str] |
     from nsp.config import preset_config
     from nsp.video.qwen_input import VisionSpec
 
-    tasks = tasks or list(TASKS)
+    tasks = tasks or list(DEFAULT_TASKS)
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise NSPError(f"--tasks: unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
@@ -151,12 +197,12 @@ def build_everything(out: str | Path, counts: dict[str, int], tasks: list[str] |
                     rng = np.random.default_rng([seed, split_index, task_index])
                     for i in range(n):
                         label = labels[i % len(labels)]
-                        rendered, described = render_input(task, rng, label, size, rate)
-                        context = place_tokens(rendered, context_frames, fps, video, tp, hint=f"{task}: raise "
-                                                                                             "--context-clips")
+                        rendered, described, before, more = render_input(task, rng, label, size, rate, frames)
+                        context = place_tokens(rendered, context_frames, fps, video, tp, before,
+                                               hint=f"{task}: raise --context-clips")
                         meta = {"source": "everything", "task": task, "family": task, "modality": modality,
                                 "label": label, "labels": labels, "input": described, "fps": fps, "frames": frames,
-                                "size": [size, size], "captions": {}}
+                                "size": [size, size], "captions": {}, **more}
                         writer.write(sample_members(f"{split}-{task}-{i:05d}", encode_video(context, fps, lossless=True),
                                                     encode_video(label_clip(label, labels, frames, size), fps, lossless=True),
                                                     meta))
