@@ -18,6 +18,7 @@ def test_each_task_transforms_a_pair_as_named():
     assert np.array_equal(task_pair("reverse", context, nxt)[1][0], context[-1])
     swapped = task_pair("colour_swap", context, nxt)[1]
     assert np.array_equal(swapped[..., 1], context[..., 0]) and np.array_equal(swapped[..., 0], context[..., 2])
+    assert np.array_equal(task_pair("vflip", context, nxt)[1][:, 0], context[:, -1])  # top row from the bottom
     fast = task_pair("speed", context, nxt)[1]  # frames 0, 2, ..., 16 of the context followed by its next scene
     assert len(fast) == 9 and np.array_equal(fast[:5], context[::2]) and np.array_equal(fast[5:], nxt[1::2][:4])
     for task in TASKS:
@@ -68,6 +69,22 @@ def test_sentence_dataset_from_synthetic_pairs(synthetic, tmp_path):
     for s in by_task["mirror"]:
         assert "scene" not in s.meta  # no oracle for a transformed scene
         assert np.array_equal(s.next.frames, s.context.frames[18:, :, ::-1])  # B' = B mirrored
+
+
+def test_example_pairs_as_images_with_a_video_query(synthetic, tmp_path):
+    """UniVid's mixed contexts: A and A' are images (A's last frame held, A' the task applied to it), B a video."""
+    from nsp.data.loader import PairStream
+
+    out = tmp_path / "mixed"
+    manifest = build_sentences(synthetic, out, {"test": 3}, ["vflip", "colour_swap"], progress=False,
+                               example_images=True)
+    assert manifest["example_images"] and manifest["tasks"] == ["vflip", "colour_swap"]
+    for s in PairStream(out, "test", shuffle=False):
+        a, a2, b = s.context.frames[:9], s.context.frames[9:18], s.context.frames[18:]
+        assert (a == a[-1:]).all() and (a2 == a2[-1:]).all() and not (b == b[-1:]).all()  # images, then a video
+        flip = s.meta["task"] == "vflip"
+        assert np.array_equal(a2[0], a[0][::-1] if flip else a[0][..., [2, 0, 1]])
+        assert np.array_equal(s.next.frames, b[:, ::-1] if flip else b[..., [2, 0, 1]]) and s.meta["example_image"]
 
 
 def test_sentences_cli_and_its_errors(synthetic, tmp_path):

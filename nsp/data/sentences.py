@@ -10,10 +10,15 @@ pair dataset, the synthetic world's or `nsp data build`'s real pairs, with tasks
     reverse      A' = A played backwards
     colour_swap  A' = A with its colour channels rotated (R -> G -> B -> R)
     speed        A' = A and its next scene at twice the speed (every second frame)
+    vflip        A' = A flipped top to bottom (not in the default set: the task a trained model learns from a few
+                 sentences, `nsp data sentences --tasks vflip`)
 
 `inverse` reads each sentence backwards, (A', A, B') -> B: the task's inverse (for nsp: the preceding scene from the
 next one). Every query of a split is used once per task, each time with another example pair of that task drawn from
-the same split, so the same query meets every task: what shows that the example pair, not the query, decides."""
+the same split, so the same query meets every task: what shows that the example pair, not the query, decides.
+
+`example_images` gives the example pair as images (UniVid's mixed contexts): A is the example clip's last frame held
+and A' the task applied to that held clip; the query B stays a video."""
 
 from __future__ import annotations
 
@@ -33,7 +38,9 @@ TASKS = {
     "reverse": lambda context, nxt: context[::-1],
     "colour_swap": lambda context, nxt: context[..., [2, 0, 1]],
     "speed": lambda context, nxt: np.concatenate([context, nxt])[::2][:len(context)],
+    "vflip": lambda context, nxt: context[:, ::-1],
 }
+DEFAULT_TASKS = ("nsp", "mirror", "reverse", "colour_swap", "speed")
 
 
 def task_pair(task: str, context: np.ndarray, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,16 +58,23 @@ def sentence(task: str, example: tuple[np.ndarray, np.ndarray], query: tuple[np.
     return np.concatenate([a, a2, b]), b2
 
 
+def held_image(clip: np.ndarray) -> np.ndarray:
+    """A clip's last frame as an image, held for the clip's length."""
+    return np.repeat(clip[-1:], len(clip), axis=0)
+
+
 def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int], tasks: list[str] | None = None,
-                    inverse: bool = False, seed: int = 0, progress: bool = True) -> dict:
+                    inverse: bool = False, seed: int = 0, progress: bool = True, example_images: bool = False
+                    ) -> dict:
     """`counts[split]` queries per task from `source`'s split (each with an example pair of the same size drawn from
-    that split); with `inverse`, each sentence also read backwards as the task `<task>_inverse`."""
+    that split); with `inverse`, each sentence also read backwards as the task `<task>_inverse`; with
+    `example_images`, the example pair is an image pair (`held_image`)."""
     from tqdm.auto import tqdm
 
     from nsp.data.loader import PairStream
     from nsp.data.shards import read_manifest
 
-    tasks = tasks or list(TASKS)
+    tasks = tasks or list(DEFAULT_TASKS)
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise NSPError(f"--tasks: unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
@@ -69,7 +83,7 @@ def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int],
     variants = [(t, False) for t in tasks] + ([(t, True) for t in tasks] if inverse else [])
     manifest = {"kind": "sentences", "source": str(Path(source).resolve()), "source_kind": source_manifest.get("kind"),
                 "tasks": [t + ("_inverse" if inv else "") for t, inv in variants], "context_clips": 3, "seed": seed,
-                "splits": {}}
+                "example_images": example_images, "splits": {}}
     total = sum(counts.values()) * len(variants)
     with atomic_path(out, is_dir=True) as tmp, \
             tqdm(total=total, desc="sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
@@ -89,11 +103,14 @@ def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int],
                         raise NSPError(f"--data {source}: no other pair of size {query.size} for {query.key}")
                     for task, inv in variants:
                         example = same_size[rng.integers(len(same_size))]
-                        context, target = sentence(task, (example.context.frames, example.next.frames),
-                                                   (query.context.frames, query.next.frames), inv)
+                        shown = (example.context.frames, example.next.frames)
+                        if example_images:
+                            shown = tuple(held_image(c) for c in shown)
+                        context, target = sentence(task, shown, (query.context.frames, query.next.frames), inv)
                         name = task + ("_inverse" if inv else "")
                         meta = {"source": "sentence", "task": name, "family": name, "example": example.key,
-                                "query": query.key, "fps": query.next.fps, "frames": len(target),
+                                "query": query.key, "example_image": example_images, "fps": query.next.fps,
+                                "frames": len(target),
                                 "size": list(target.shape[1:3]), "captions": {}}
                         if task == "nsp" and "scene" in query.meta:  # the oracle can judge it: next or preceding
                             meta.update(scene=query.meta["scene"], clip=0 if inv else 1)
