@@ -65,14 +65,14 @@ def nsp(*args) -> None:
     subprocess.run([sys.executable, "-m", "nsp.cli.main", *map(str, args)], cwd=REPO, check=True)
 
 
-def on_demo_run(measure) -> list[dict]:
-    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (about 20
-    minutes on 2 CPU cores) in a temporary directory."""
+def on_demo_run(measure, *plan: str) -> list[dict]:
+    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (about an hour
+    on 2 CPU cores; `plan`: its key=value settings) in a temporary directory."""
     given = os.environ.get("NSP_BENCH_DEMO")
     if given:
         return measure(Path(given))
     with tempfile.TemporaryDirectory() as tmp:
-        nsp("demo", "--out", f"{tmp}/demo")
+        nsp("demo", "--out", f"{tmp}/demo", *plan)
         return measure(Path(tmp) / "demo")
 
 

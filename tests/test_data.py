@@ -33,6 +33,28 @@ def test_synth_writes_balanced_disjoint_splits_with_a_manifest(synth_dir):
     assert not (keys["train"] & keys["val"]) and not (keys["train"] & keys["test"]) and not (keys["val"] & keys["test"])
 
 
+def test_start_clips_trains_on_later_clips_of_the_same_scenes(synth_dir, tmp_path):
+    """--start-clips K: the i-th training pair is its scene's clip i mod K -> the next one, judged as that clip; the
+    scenes, val and test are those of the plain dataset."""
+    from nsp.data.world import render_clip
+
+    out = tmp_path / "chained"
+    synthesize(out, {"train": 40, "val": 10, "test": 10}, seed=3, workers=1, progress=False, world="continuation",
+               start_clips=3)
+    plain, chained = (list(PairStream(d, "train", shuffle=False)) for d in (synth_dir, out))
+    for i, (a, b) in enumerate(zip(plain, chained)):
+        scene, k = Scene.from_json(b.meta["scene"]), i % 3
+        assert a.meta["scene"] == b.meta["scene"] and b.meta.get("clip", 1) == k + 1
+        assert np.array_equal(b.context.frames, render_clip(scene, k, 9, 64))
+        assert np.array_equal(b.next.frames, render_clip(scene, k + 1, 9, 64))
+        assert judge(scene, b.next.frames, clip=k + 1).passed and (b.meta["captions"] == {}) == (k > 0)
+    for split in ("val", "test"):  # the NSP benchmark's pairs, unchanged
+        assert [p.meta for p in PairStream(out, split, shuffle=False)] == \
+            [p.meta for p in PairStream(synth_dir, split, shuffle=False)]
+    with pytest.raises(NSPError, match="--start-clips 2: only the continuation world"):
+        synthesize(tmp_path / "cuts", {"train": 2}, workers=1, progress=False, world="cuts", start_clips=2)
+
+
 def test_synth_is_deterministic_by_seed(synth_dir, tmp_path):
     again = tmp_path / "again"
     synthesize(again, {"train": 40, "val": 10, "test": 10}, seed=3, workers=1, progress=False, world="continuation")
