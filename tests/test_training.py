@@ -203,10 +203,14 @@ def test_a_second_signal_stops_at_once():
 
     stops = StopRequests(announce=False).install()
     try:
+        # The handlers run when the interpreter next checks for signals; a sleep is such a check even when another
+        # thread (a loaded xdist worker's) holds the interpreter at the moment of the kill.
         os.kill(os.getpid(), signal.SIGINT)  # noted, not acted on
+        time.sleep(0.2)
         assert stops.agreed(1, torch.device("cpu")) == signal.SIGINT
         with pytest.raises(KeyboardInterrupt):  # Ctrl-C again: what it does without us
             os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(2)
     finally:
         stops.restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
