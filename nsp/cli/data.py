@@ -54,11 +54,12 @@ def add_parser(sub) -> None:
     d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
 
-    d = dsub.add_parser("everything", help="classification tasks rendered as video (image, audio, text)",
-                        description="Everything is a video: three small classification tasks whose input is rendered "
-                                    "as frames (shapes: an image; chirps: audio as spectrogram frames; topics: text, "
-                                    "a token per frame) and whose answer is the label's text frame. Train on it with "
-                                    "stages/configs/everything_tiny.yaml; nsp eval reads the answers back.")
+    d = dsub.add_parser("everything", help="classification and video QA tasks rendered as video",
+                        description="Everything is a video: small tasks whose input is rendered as frames (shapes: "
+                                    "an image; chirps: audio as spectrogram frames; topics: text, a token per frame; "
+                                    "qa_*: a scene's event, then a question a token per frame) and whose answer is "
+                                    "the label's text frame. Train on it with stages/configs/everything_tiny.yaml; "
+                                    "nsp eval reads the answers back.")
     d.add_argument("--out", required=True, help="dataset directory to write")
     d.add_argument("--tasks", default="shapes,chirps,topics",
                    help="comma-separated tasks (default: the three classifications; also qa_last_colour, qa_event, "
