@@ -40,13 +40,11 @@ def measure(root: Path) -> list[dict]:
     records = []
     by_question = {t: c for t, c in report["classification"].items() if t in QUESTIONS}
     if by_question:
-        right = np.concatenate([np.full(c["samples"], False) for c in by_question.values()])
-        at = 0
-        for c in by_question.values():  # the diagonal of each confusion: how many of its samples were right
-            right[at:at + sum(c["confusion"][lab][lab] for lab in c["confusion"])] = True
-            at += c["samples"]
+        # each question's samples as right / wrong, from its confusion's diagonal
+        right = np.concatenate([np.repeat([1.0, 0.0], [hits, c["samples"] - hits]) for c in by_question.values()
+                                for hits in [sum(c["confusion"][lab][lab] for lab in c["confusion"])]])
         chance = float(np.mean([c["chance"] for c in by_question.values()]))
-        ci = list(bootstrap_ci(right.astype(np.float64)))
+        ci = list(bootstrap_ci(right))
         records.append(result("everything_video_qa_accuracy_tiny", round(float(right.mean()), 4),
                               "share of held-out questions about a scene whose answer clip reads back as the right "
                               "label (three questions pooled)", round(chance, 4), "higher", COMMAND, ci=ci,
