@@ -4,15 +4,15 @@ trained model learn a new task from 20 sentences?
 Sentences built from synthetic pairs (`nsp data synth`, or the demo's data with NSP_BENCH_DEMO=DIR): 300 queries per
 task for training, 40 for testing, five tasks, each also read backwards. The tiny model learns the tasks in context
 through the normal SFT stage (stages/configs/sentences_tiny.yaml: the three clips seen by the VLM and, clean, by the
-DiT), then `nsp eval` on the test sentences. Then, from that checkpoint, a LoRA on the DiT through the same SFT stage
-learns `vflip` (a vertical flip, never seen) from 20 sentences, beside the same 20 queries under the five known
+DiT), then `nsp eval` on the test sentences. Then, from that checkpoint, the same SFT stage (queries, connector and
+DiT) learns `vflip` (a vertical flip, never seen) from 20 sentences, beside the same 20 queries under the five known
 tasks. Both models are evaluated on 40 test queries under all six tasks (each prediction read as the task whose
 result it is nearest, chance 1 / 6) and on mixed contexts: the example pair as images, the query a video. Records:
     sentences_task_accuracy_tiny      share of test sentences whose prediction is nearest to its own task's result of
                                       the same query (target: chance, 1 / 5), with per-task accuracy, the confusion
                                       matrix, the pair accuracy (the same query with two tasks' example pairs: both
                                       recognised; chance 1 / 25) and the inverse (backwards) sentences
-    sentences_fewshot_new_task_tiny   the new task's accuracy after the LoRA (target 0.6), with the known tasks'
+    sentences_fewshot_new_task_tiny   the new task's accuracy after that (target 0.6), with the known tasks'
                                       accuracy before and after it, and the mixed contexts'
 
     python -m benchmarks.run sentences          # NSP_BENCH_SENTENCES=DIR keeps (and reuses) the run there
@@ -34,7 +34,9 @@ COMMAND = "python -m benchmarks.run sentences"
 CONFIG = "stages/configs/sentences_tiny.yaml"
 MODEL = ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm", "generator.context_clips=3",
          "generator.history_frames=9"]  # as the config composes it: the cache is made with the same VAE and VLM
-NEW_TASK, SHOTS, FEWSHOT_STEPS, LORA_RANK = "vflip", 20, 300, 16
+NEW_TASK, SHOTS, FEWSHOT_STEPS, FEWSHOT_LR = "vflip", 20, 600, 3.0e-4
+# A LoRA (rank 16) on the DiT alone, 300 steps at the stage's rate, had reached 0.10 on the new task (README).
+FEWSHOT_TRAINABLE = "[queries, connector, transformer]"
 
 
 def measure(root: Path) -> list[dict]:
@@ -60,7 +62,8 @@ def measure(root: Path) -> list[dict]:
 
 
 def few_shot(root: Path, source: Path) -> dict:
-    """The new task from SHOTS sentences: a LoRA from the sentence-trained checkpoint, measured before and after."""
+    """The new task from SHOTS sentences: a fine-tune of the sentence-trained checkpoint, measured before and after
+    (and on its own training sentences, which tells not learnt from not generalised)."""
     tasks = ",".join([*DEFAULT_TASKS, NEW_TASK])
     shots, test, mixed = root / "fewshot_data", root / "six_tasks_test", root / "six_tasks_mixed_test"
     for out, extra in ((shots, ["--train", SHOTS, "--val", 2, "--test", 0]),
@@ -73,8 +76,8 @@ def few_shot(root: Path, source: Path) -> dict:
         nsp("data", "cache", "--data", shots, "--checkpoint", root / "init", "--out", latents)
     if not (run / "final").is_dir():
         nsp("train", "sft", "--config", CONFIG, "--data", shots, "--out", run, "--init", root / "run" / "final",
-            f"data.cache={latents}", f"dit.lora_rank={LORA_RANK}", "run.val_every=100", "run.save_every=100",
-            f"phases=[{{name: fewshot, steps: {FEWSHOT_STEPS}, trainable: [transformer]}}]")
+            f"data.cache={latents}", f"optim.lr={FEWSHOT_LR}", "run.val_every=100", "run.save_every=100",
+            f"phases=[{{name: fewshot, steps: {FEWSHOT_STEPS}, trainable: {FEWSHOT_TRAINABLE}}}]")
     reports = {}
     for model, checkpoint in (("before", root / "run" / "final"), ("after", run / "final")):
         for name, split in (("video", test), ("mixed", mixed)):
@@ -82,6 +85,10 @@ def few_shot(root: Path, source: Path) -> dict:
             if not (out / "report.json").is_file():
                 nsp("eval", "--checkpoint", checkpoint, "--data", split, "--out", out, "--steps", 10)
             reports[(model, name)] = json.loads((out / "report.json").read_text())["sentences"]
+    fit = root / "fewshot_eval" / "after_training_sentences"
+    if not (fit / "report.json").is_file():
+        nsp("eval", "--checkpoint", run / "final", "--data", shots, "--split", "train", "--out", fit, "--steps", 10)
+    trained_on = json.loads((fit / "report.json").read_text())["sentences"]
 
     def known(r: dict) -> dict:  # the five trained tasks pooled: share recognised (the confusion's diagonal)
         c = r["confusion"]
@@ -96,18 +103,19 @@ def few_shot(root: Path, source: Path) -> dict:
     return result("sentences_fewshot_new_task_tiny", round(after["by_task"][NEW_TASK]["accuracy"], 4),
                   f"share of test sentences of a task learnt from {SHOTS} sentences ({NEW_TASK}) whose prediction is "
                   "nearest its own task's result, of six tasks", 0.6, "higher", COMMAND, chance=round(1 / 6, 4),
-                  shots=SHOTS, steps=FEWSHOT_STEPS, lora_rank=LORA_RANK,
+                  shots=SHOTS, steps=FEWSHOT_STEPS, lr=FEWSHOT_LR, trainable=FEWSHOT_TRAINABLE,
                   test_sentences_per_task=after["by_task"][NEW_TASK]["sentences"],
                   before=brief(reports[("before", "video")]), after=brief(after),
                   mixed_contexts={"before": brief(reports[("before", "mixed")]),
                                   "after": brief(reports[("after", "mixed")])},
-                  note=f"LoRA (rank {LORA_RANK}) on the DiT from the sentence-trained checkpoint, {FEWSHOT_STEPS} "
-                       f"steps on {SHOTS} queries under the six tasks ({SHOTS} {NEW_TASK} sentences, the rest "
+                  on_its_training_sentences=brief(trained_on),
+                  note=f"{FEWSHOT_TRAINABLE} fine-tuned from the sentence-trained checkpoint, {FEWSHOT_STEPS} "
+                       f"steps at lr {FEWSHOT_LR} on {SHOTS} queries under the six tasks ({SHOTS} {NEW_TASK} sentences, the rest "
                        "the known tasks' so they are kept); mixed_contexts: the example pair as images (the example's "
                        "last frame held), the query a video",
                   train_command=f"nsp train sft --config {CONFIG} --init SENTENCES_RUN/final --data FEWSHOT "
-                                f"dit.lora_rank={LORA_RANK} phases=[{{name: fewshot, steps: {FEWSHOT_STEPS}, "
-                                "trainable: [transformer]}]")
+                                f"optim.lr={FEWSHOT_LR} phases=[{{name: fewshot, steps: {FEWSHOT_STEPS}, "
+                                f"trainable: {FEWSHOT_TRAINABLE}}}]")
 
 
 def run() -> list[dict]:

@@ -76,17 +76,17 @@ def on_demo_run(measure, *plan: str) -> list[dict]:
         return measure(Path(tmp) / "demo")
 
 
-def train_from_preset(root: Path, data: Path, config: str, model: list[str]) -> dict:
+def train_from_preset(root: Path, data: Path, config: str, model: list[str], train: tuple[str, ...] = ()) -> dict:
     """The tiny preset with `model` overrides (as `config` composes them, so the cache matches) -> latent cache ->
-    `nsp train sft --config config` -> `nsp eval` on the test split: the report. Each step is kept under `root`
-    and skipped when already there."""
+    `nsp train sft --config config` (with `train`'s overrides) -> `nsp eval` on the test split: the report. Each step
+    is kept under `root` and skipped when already there."""
     init, latents, run, out = (root / n for n in ("init", "latents", "run", "eval"))
     if not (init / "nsp_config.json").is_file():
         nsp("init", "--preset", "tiny", "--out", init, *model)
     if not (latents / "manifest.json").is_file():
         nsp("data", "cache", "--data", data, "--checkpoint", init, "--out", latents)
     if not (run / "final").is_dir():
-        nsp("train", "sft", "--config", config, "--data", data, "--out", run, f"data.cache={latents}")
+        nsp("train", "sft", "--config", config, "--data", data, "--out", run, f"data.cache={latents}", *train)
     if not (out / "report.json").is_file():
         nsp("eval", "--checkpoint", run / "final", "--data", data, "--out", out, "--steps", 10)
     return json.loads((out / "report.json").read_text())
