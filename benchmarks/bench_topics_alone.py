@@ -3,8 +3,10 @@ with five other tasks (bench_everything), or by the understanding path itself?
 
 The same recipe as bench_everything (stages/configs/everything_tiny.yaml, from the tiny preset with the reader VLM)
 on `nsp data everything --tasks topics` alone: 500 training sentences per topic, 60 held out, STEPS steps. The
-checkpoints along the way are exported and evaluated too (the learning curve), and the final model once more with
-stronger classifier-free guidance (what the condition adds, amplified). Record:
+checkpoints along the way are exported and evaluated too (the learning curve), the final model once more with
+stronger classifier-free guidance (what the condition adds, amplified), and its path ablation (`nsp eval --paths`:
+the condition from the queries real / null / shuffled x the DiT's clean view of the rendered words on / off, each
+cell's accuracy), which says what carries the topic. Record:
     everything_topics_alone_accuracy_tiny   share of held-out sentences whose answer clip reads back as the right
                                             topic (target 0.8, the issue's goal; chance 1/3), with the curve
 
@@ -51,6 +53,10 @@ def measure(root: Path) -> list[dict]:
     if not (strong / "report.json").is_file():
         nsp("eval", "--checkpoint", root / "run" / "final", "--data", data, "--out", strong, "--steps", 10,
             "--guidance", STRONG_GUIDANCE)
+    ablation = root / "eval_paths"
+    if not (ablation / "report.json").is_file():
+        nsp("eval", "--checkpoint", root / "run" / "final", "--data", data, "--out", ablation, "--steps", 10, "--paths")
+    cells = json.loads((ablation / "report.json").read_text())["paths"]["cells"]
     c = final["classification"]["topics"]
     return [result("everything_topics_alone_accuracy_tiny", round(c["accuracy"], 4),
                    "share of held-out sentences whose answer clip reads back as the right topic (a model trained on "
@@ -59,6 +65,9 @@ def measure(root: Path) -> list[dict]:
                    guidance=final["settings"]["guidance"],
                    stronger_guidance={"guidance": STRONG_GUIDANCE,
                                       **accuracy(json.loads((strong / "report.json").read_text()))},
+                   accuracy_by_path={f"{cell['condition']} condition, history {'on' if cell['history'] else 'off'}":
+                                     {"accuracy": round(cell["accuracy"], 4), "ci": cell["accuracy_ci"]}
+                                     for cell in cells},
                    train_command=f"nsp train sft --config {CONFIG} --data DATA --out RUN data.cache=LATENTS "
                                  f"'{phases}'")]
 

@@ -200,7 +200,7 @@ def test_answers_are_read_back_against_the_labels_as_the_shipped_vae_draws_them(
 
 def test_classification_report_reads_answers_back(tmp_path):
     from nsp.data.loader import PairStream
-    from nsp.evaluation.classify import classification_report
+    from nsp.evaluation.classify import classification_report, right_answers
     from nsp.evaluation.report import classification_section
 
     out = tmp_path / "everything"
@@ -222,6 +222,11 @@ def test_classification_report_reads_answers_back(tmp_path):
     assert all(m["accuracy"] == 0.0 for m in r.values())
     assert r["shapes"]["confusion"]["circle"]["square"] == 1 and r["chirps"]["confusion"]["steady"]["rising"] == 1
     assert "| topics | 0.000 |" in "\n".join(classification_section(r))
+    # the path ablation's per-pair scoring: right where the clip reads back as the pair's own label
+    drawn = {p.meta["task"]: {lab: label_clip(lab, p.meta["labels"], 9, 64) for lab in p.meta["labels"]} for p in pairs}
+    right = right_answers(pairs, drawn)
+    assert right([p.next.frames for p in pairs]).tolist() == [1.0] * len(pairs)
+    assert right(wrong).tolist() == [0.0] * len(pairs)
 
 
 @pytest.fixture(scope="module")
@@ -299,12 +304,18 @@ def test_eval_on_everything_reports_accuracy_per_task(everything_checkpoint, tmp
     r = run_nsp("data", "everything", "--out", data, "--test", "1")
     assert r.returncode == 2 and "exists" in r.stderr
     out = tmp_path / "report"
-    r = run_nsp("eval", "--checkpoint", everything_checkpoint, "--data", data, "--out", out, "--steps", "2")
+    r = run_nsp("eval", "--checkpoint", everything_checkpoint, "--data", data, "--out", out, "--steps", "2",
+                "--paths")
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["reward"] == "reference" and report["contexts"] == 8
     c = report["classification"]
     assert set(c) == {*DEFAULT_TASKS, "qa_event"} and all(m["samples"] == 2 and 0 <= m["accuracy"] <= 1 for m in c.values())
+    # each path-ablation cell is scored as answers too; the model's own cell is the classification above
+    cells = {(cell["condition"], cell["history"]): cell for cell in report["paths"]["cells"]}
+    assert len(cells) == 6 and all(0 <= cell["accuracy"] <= 1 for cell in cells.values())
+    assert cells[("real", True)]["accuracy"] == pytest.approx(np.mean([m["accuracy"] for m in c.values()]))
+    assert "| accuracy |" in (out / "REPORT.md").read_text()
     assert "shapes: accuracy" in r.stdout and "Everything is a video" in (out / "REPORT.md").read_text()
 
 

@@ -26,6 +26,19 @@ def drawn_labels(pipe, labels: list[str]) -> dict[str, np.ndarray]:
     return dict(zip(labels, video_to_frames(video)))
 
 
+def drawn_task_labels(pipe, pairs: list) -> dict[str, dict[str, np.ndarray]]:
+    """Every task of an everything split: its labels as the model draws them."""
+    tasks = {p.meta["task"]: p.meta["labels"] for p in pairs}
+    return {task: drawn_labels(pipe, labels) for task, labels in tasks.items()}
+
+
+def right_answers(pairs: list, drawn: dict[str, dict[str, np.ndarray]]):
+    """A function telling, for one generated clip per pair (in order), which read back as the pair's own label (1.0)
+    and which not (0.0): how the path ablation scores its cells on an everything split."""
+    return lambda clips: np.array([nearest_label(c, p.meta["labels"], drawn[p.meta["task"]]) == p.meta["label"]
+                                   for p, c in zip(pairs, clips)], dtype=np.float64)
+
+
 def label_answerer(pipe, labels: list[str]):
     """`nsp predict --labels`: a function naming the label nearest to a generated clip, as the model's VAE draws
     each label (drawn once, here)."""

@@ -4,7 +4,8 @@ The same contexts and starting noise, with what reaches the DiT changed one inpu
 VLM queries is this context's (real), the learned null condition (null) or another context's (shuffled); the clean
 history frames (where the model has them) are given or replaced by zeros. A model whose pass rate does not drop from
 real to null reads the scene from somewhere else than its understanding path; the understanding gain (real minus
-null, paired, at the same history setting) says how much that path carries."""
+null, paired, at the same history setting) says how much that path carries. On an everything split each cell also
+has its accuracy (answers read back as the right label), the measure there."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from nsp.evaluation.predict import REAL, DiTPath, judge_predictions, predict
 CONDITIONS = ("real", "null", "shuffled")
 
 
-def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[np.ndarray]], progress=None) -> dict:
-    """`model_clips`: the model's own predictions (real condition, history on) for `contexts`, reused as that cell."""
+def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[np.ndarray]], progress=None,
+           right=None) -> dict:
+    """`model_clips`: the model's own predictions (real condition, history on) for `contexts`, reused as that cell;
+    `right`: where answers are classified, a function of one clip per pair -> 1.0 where it reads back right."""
     has_history = pipe.model.config.generator.history_frames > 0
     settings = (True, False) if has_history else (True,)
     passed, cells = {}, []
@@ -31,6 +34,9 @@ def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[
                           "pass_rate": float(passed[path].mean()),
                           "pass_rate_ci": list(metrics.bootstrap_ci(passed[path])),
                           "score": float(np.mean([r["score"] for r in rows]))})
+            if right is not None:
+                correct = right([c[0] for c in clips])
+                cells[-1].update(accuracy=float(correct.mean()), accuracy_ci=list(metrics.bootstrap_ci(correct)))
     for cell, path in zip(cells, passed):
         change, lo, hi = metrics.paired_difference(passed[REAL], passed[path])
         cell["vs_real"] = {"change": change, "ci": [lo, hi]}

@@ -85,13 +85,14 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
 def paths_section(paths: dict) -> list[str]:
     lines = ["", "Path ablation (the same contexts and starting noise; the condition from the VLM queries is this "
              "context's, the null condition or another context's; the clean history frames given or zeroed):", "",
-             "| condition | history | pass rate | 95% CI | score | vs real + history (paired) |",
-             "|---|---|---|---|---|---|"]
+             "| condition | history | pass rate | 95% CI | score | vs real + history (paired) | accuracy |",
+             "|---|---|---|---|---|---|---|"]
     for c in paths["cells"]:
         history = {True: "yes", False: "no (zeros)", None: "-"}[c["history"]]
         v = c["vs_real"]
+        accuracy = f"{fmt(c['accuracy'])} {ci(c['accuracy_ci'])}" if "accuracy" in c else "-"
         lines.append(f"| {c['condition']} | {history} | {fmt(c['pass_rate'])} | {ci(c['pass_rate_ci'])} | "
-                     f"{fmt(c['score'])} | {v['change']:+.3f} {ci(v['ci'])} |")
+                     f"{fmt(c['score'])} | {v['change']:+.3f} {ci(v['ci'])} | {accuracy} |")
     gains = "; ".join(f"{k}: {g['change']:+.3f} {ci(g['ci'])}" for k, g in paths["understanding_gain"].items())
     lines += ["", f"Understanding gain (real minus null condition, paired): {gains}."]
     return lines

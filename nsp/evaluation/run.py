@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nsp.evaluation import best_of, metrics, paths
-from nsp.evaluation.classify import classification_report, drawn_labels
+from nsp.evaluation.classify import classification_report, drawn_task_labels, right_answers
 from nsp.evaluation.predict import (DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
                                     load_pairs, predict)
 from nsp.evaluation.rollout import rollout
@@ -58,6 +58,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     pairs = load_pairs(data, s.split, s.limit)
     reward = build_reward({s.reward: 1.0}, model, **({"judge": {"path": s.judge}} if s.judge else {}))
     texts = [p.meta.get("captions", {}).get("context") if s.text else None for p in pairs]
+    drawn = drawn_task_labels(pipe, pairs) if pairs[0].meta.get("source") == "everything" else None
     inputs = {"model": [(t, p.context) for t, p in zip(texts, pairs)]}
     if s.baselines:
         inputs["no_context"] = [(None, None)] * len(pairs)  # the prompt alone
@@ -95,7 +96,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     ablation = None
     if s.paths:
         bar.set_postfix(method="paths")
-        ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, predictions["model"], bar)
+        ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, predictions["model"], bar,
+                                right_answers(pairs, drawn) if drawn else None)
     bar.close()
     memory, memory_kind = peak_memory_gb(pipe.device)
     if s.baselines:
@@ -138,11 +140,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
         "paths": ablation,
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,
-        "classification": classification_report(
-            pairs, [c[0] for c in predictions["model"]],
-            {task: drawn_labels(pipe, labels)
-             for task, labels in {p.meta["task"]: p.meta["labels"] for p in pairs}.items()})
-        if pairs[0].meta.get("source") == "everything" else None,
+        "classification": classification_report(pairs, [c[0] for c in predictions["model"]], drawn)
+        if drawn else None,
         "efficiency": {"seconds_per_clip": seconds / clips, "peak_memory_gb": memory, "memory": memory_kind,
                        "device": str(pipe.device), "batch_size": s.batch_size},
         "skipped": {"fvd": "FVD needs I3D weights, which nsp does not ship or download; fd_vlm (Fréchet distance "
