@@ -13,7 +13,8 @@ result it is nearest, chance 1 / 6) and on mixed contexts: the example pair as i
                                       matrix, the pair accuracy (the same query with two tasks' example pairs: both
                                       recognised; chance 1 / 25) and the inverse (backwards) sentences
     sentences_fewshot_new_task_tiny   the new task's accuracy after that (target 0.6), with the known tasks'
-                                      accuracy before and after it, and the mixed contexts'
+                                      accuracy before and after it, the mixed contexts', and the tasks' accuracy on
+                                      the fine-tune's own training sentences (learnt, or only not generalised?)
 
     python -m benchmarks.run sentences          # NSP_BENCH_SENTENCES=DIR keeps (and reuses) the run there
 """

@@ -203,14 +203,20 @@ def test_a_second_signal_stops_at_once():
 
     stops = StopRequests(announce=False).install()
     try:
-        # The handlers run when the interpreter next checks for signals; a sleep is such a check even when another
-        # thread (a loaded xdist worker's) holds the interpreter at the moment of the kill.
+        # Python runs a handler at its next check for signals, and a signal raised inside a handler (the second's
+        # KeyboardInterrupt) only at the check after that: many short sleeps give those checks under any load,
+        # where one long sleep, resumed after the first handler, may end before the second runs.
+        def wait_until(done, seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while not done() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
         os.kill(os.getpid(), signal.SIGINT)  # noted, not acted on
-        time.sleep(0.2)
+        wait_until(lambda: stops.signum, 5)
         assert stops.agreed(1, torch.device("cpu")) == signal.SIGINT
         with pytest.raises(KeyboardInterrupt):  # Ctrl-C again: what it does without us
             os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(2)
+            wait_until(lambda: False, 5)
     finally:
         stops.restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
