@@ -30,6 +30,13 @@ def accuracy(report: dict) -> dict:
     return {"accuracy": round(c["accuracy"], 4), "ci": c["accuracy_ci"], "confusion": c["confusion"]}
 
 
+def evaluated(checkpoint: Path, data: Path, out: Path, *extra) -> dict:
+    """`nsp eval` of `checkpoint` on the test split into `out` (kept, reused): the report."""
+    if not (out / "report.json").is_file():
+        nsp("eval", "--checkpoint", checkpoint, "--data", data, "--out", out, "--steps", 10, *extra)
+    return json.loads((out / "report.json").read_text())
+
+
 def measure(root: Path) -> list[dict]:
     data = root / "data"
     if not (data / "manifest.json").is_file():
@@ -42,29 +49,21 @@ def measure(root: Path) -> list[dict]:
         step = int(saved.name.split("-")[1])
         if step >= STEPS:
             continue
-        checkpoint, out = root / f"ck_{step:07d}", root / f"eval_{step:07d}"
+        checkpoint = root / f"ck_{step:07d}"
         if not (checkpoint / "nsp_config.json").is_file():
             nsp("export", saved, "--out", checkpoint)
-        if not (out / "report.json").is_file():
-            nsp("eval", "--checkpoint", checkpoint, "--data", data, "--out", out, "--steps", 10)
-        curve[step] = accuracy(json.loads((out / "report.json").read_text()))["accuracy"]
+        curve[step] = accuracy(evaluated(checkpoint, data, root / f"eval_{step:07d}"))["accuracy"]
     curve[STEPS] = accuracy(final)["accuracy"]
-    strong = root / f"eval_g{STRONG_GUIDANCE:g}"
-    if not (strong / "report.json").is_file():
-        nsp("eval", "--checkpoint", root / "run" / "final", "--data", data, "--out", strong, "--steps", 10,
-            "--guidance", STRONG_GUIDANCE)
-    ablation = root / "eval_paths"
-    if not (ablation / "report.json").is_file():
-        nsp("eval", "--checkpoint", root / "run" / "final", "--data", data, "--out", ablation, "--steps", 10, "--paths")
-    cells = json.loads((ablation / "report.json").read_text())["paths"]["cells"]
+    trained = root / "run" / "final"
+    strong = evaluated(trained, data, root / f"eval_g{STRONG_GUIDANCE:g}", "--guidance", STRONG_GUIDANCE)
+    cells = evaluated(trained, data, root / "eval_paths", "--paths")["paths"]["cells"]
     c = final["classification"]["topics"]
     return [result("everything_topics_alone_accuracy_tiny", round(c["accuracy"], 4),
                    "share of held-out sentences whose answer clip reads back as the right topic (a model trained on "
                    "the text task alone)", 0.8, "higher", COMMAND, ci=c["accuracy_ci"], chance=round(c["chance"], 4),
                    samples=c["samples"], confusion=c["confusion"], steps=STEPS, accuracy_by_step=curve,
                    guidance=final["settings"]["guidance"],
-                   stronger_guidance={"guidance": STRONG_GUIDANCE,
-                                      **accuracy(json.loads((strong / "report.json").read_text()))},
+                   stronger_guidance={"guidance": STRONG_GUIDANCE, **accuracy(strong)},
                    accuracy_by_path={f"{cell['condition']} condition, history {'on' if cell['history'] else 'off'}":
                                      {"accuracy": round(cell["accuracy"], 4), "ci": cell["accuracy_ci"]}
                                      for cell in cells},
