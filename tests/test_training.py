@@ -201,6 +201,9 @@ def test_kill_9_or_sigterm_then_resume_matches_an_uninterrupted_run(data, tmp_pa
 def test_a_second_signal_stops_at_once():
     from nsp.stages.stopping import StopRequests
 
+    # What a second signal does is what the replaced handler does: start from Python's own (an earlier test in the
+    # same worker process can leave another one installed; a full run failed on that).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     stops = StopRequests(announce=False).install()
     try:
         # Python runs a handler at its next check for signals, and a signal raised inside a handler (the second's
@@ -219,7 +222,8 @@ def test_a_second_signal_stops_at_once():
             wait_until(lambda: False, 5)
     finally:
         stops.restore()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        restored = signal.signal(signal.SIGINT, before)
+    assert restored is signal.default_int_handler
 
 
 def test_resume_passes_over_a_damaged_checkpoint_and_a_failed_save_is_one_line(data, tmp_path):
