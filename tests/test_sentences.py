@@ -21,6 +21,8 @@ def test_each_task_transforms_a_pair_as_named():
     assert np.array_equal(task_pair("vflip", context, nxt)[1][:, 0], context[:, -1])  # top row from the bottom
     fast = task_pair("speed", context, nxt)[1]  # frames 0, 2, ..., 16 of the context followed by its next scene
     assert len(fast) == 9 and np.array_equal(fast[:5], context[::2]) and np.array_equal(fast[5:], nxt[1::2][:4])
+    slow = task_pair("slow", context, nxt)[1]  # frames 0, 0, 1, 1, ..., 4 of the context
+    assert np.array_equal(slow[::2], context[:5]) and np.array_equal(slow[1::2], context[:4])
     for task in TASKS:
         x, x2 = task_pair(task, context, nxt)
         assert x2.shape == context.shape and x2.flags.c_contiguous and np.array_equal(x, context)
@@ -87,12 +89,38 @@ def test_example_pairs_as_images_with_a_video_query(synthetic, tmp_path):
         assert np.array_equal(s.next.frames, b[:, ::-1] if flip else b[..., [2, 0, 1]]) and s.meta["example_image"]
 
 
+def test_augmented_sentences_are_true_sentences_of_new_queries(synthetic, tmp_path):
+    """--augment: each train sentence also mirrored and colour-rotated as a whole; each copy is the same task applied
+    to a transformed query (so it is still a sentence of its task), and test splits are left as they are."""
+    from nsp.data.loader import PairStream
+    from nsp.data.sentences import SYMMETRIES
+
+    out = tmp_path / "augmented"
+    manifest = build_sentences(synthetic, out, {"train": 2, "test": 1}, ["vflip", "colour_swap", "mirror"],
+                               progress=False, augment=True)
+    copies = 1 + len(SYMMETRIES)
+    assert manifest["splits"]["train"]["tasks"] == {t: 2 * copies for t in ("vflip", "colour_swap", "mirror")}
+    assert manifest["splits"]["test"]["pairs"] == 3 and manifest["augment"] == sorted(SYMMETRIES)
+    train = list(PairStream(out, "train", shuffle=False))
+    assert len(train) == 6 * copies and len({s.meta["query"] for s in train}) == 2 * copies
+    originals = {(s.meta["query"], s.meta["task"]): s for s in train if "symmetry" not in s.meta}
+    for s in train:
+        b = s.context.frames[18:]
+        assert np.array_equal(s.next.frames, task_pair(s.meta["task"], b, b)[1])  # still its task applied to B
+        if "symmetry" in s.meta:
+            source = originals[(s.meta["query"].rsplit("-" + s.meta["symmetry"], 1)[0], s.meta["task"])]
+            turn = SYMMETRIES[s.meta["symmetry"]]
+            assert np.array_equal(s.context.frames, turn(source.context.frames))
+            assert not np.array_equal(b, source.context.frames[18:])
+
+
 def test_sentences_cli_and_its_errors(synthetic, tmp_path):
     out = tmp_path / "s"
     r = run_nsp("data", "sentences", "--data", synthetic, "--out", out, "--train", "1", "--val", "0", "--test", "1",
-                "--tasks", "reverse,speed")
+                "--tasks", "reverse,speed", "--augment")
     assert r.returncode == 0, r.stderr
-    assert json.loads((out / "manifest.json").read_text())["tasks"] == ["reverse", "speed"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tasks"] == ["reverse", "speed"] and manifest["splits"]["train"]["pairs"] == 2 * 6
     bad = tmp_path / "bad"
     r = run_nsp("data", "sentences", "--data", synthetic, "--out", bad, "--tasks", "nsp,rotate")
     assert r.returncode == 2 and "--tasks: unknown task 'rotate'" in r.stderr and not bad.exists()

@@ -42,8 +42,8 @@ def add_parser(sub) -> None:
     d.add_argument("--data", required=True, help="the pair dataset to draw examples and queries from")
     d.add_argument("--out", required=True, help="sentence dataset directory to write")
     d.add_argument("--tasks", default="nsp,mirror,reverse,colour_swap,speed",
-                   help="comma-separated tasks (default: these five; also vflip, a vertical flip, kept out of them as "
-                        "the task to learn from a few sentences)")
+                   help="comma-separated tasks (default: these five; also vflip, a vertical flip, and slow, half the "
+                        "speed, kept out of them as tasks to learn from a few sentences)")
     d.add_argument("--train", type=count, default=20, help="queries per task from the train split (default 20)")
     d.add_argument("--val", type=count, default=4, help="queries per task from the val split (default 4)")
     d.add_argument("--test", type=count, default=40, help="queries per task from the test split (default 40)")
@@ -51,6 +51,9 @@ def add_parser(sub) -> None:
     d.add_argument("--example-images", action="store_true",
                    help="the example pair as images (the last frame of A, held; A' the task applied to it), the "
                         "query a video: UniVid's mixed contexts")
+    d.add_argument("--augment", action="store_true",
+                   help="also write each train sentence mirrored and/or with its colours rotated (all four clips; "
+                        "symmetries every task commutes with): more queries from the same few sentences")
     d.add_argument("--seed", type=int, default=0, help="seed for drawing the example pairs (default 0)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
 
@@ -164,7 +167,8 @@ def sentences(args) -> int:
     if out.exists() and not args.force:
         raise NSPError(f"--out {out}: exists (use --force to replace it)")
     manifest = build_sentences(args.data, out, counts, [t.strip() for t in args.tasks.split(",") if t.strip()],
-                               inverse=args.inverse, seed=args.seed, example_images=args.example_images)
+                               inverse=args.inverse, seed=args.seed, example_images=args.example_images,
+                               augment=args.augment)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items())
           + f" sentences ({', '.join(manifest['tasks'])})")
     return 0

@@ -10,15 +10,20 @@ pair dataset, the synthetic world's or `nsp data build`'s real pairs, with tasks
     reverse      A' = A played backwards
     colour_swap  A' = A with its colour channels rotated (R -> G -> B -> R)
     speed        A' = A and its next scene at twice the speed (every second frame)
-    vflip        A' = A flipped top to bottom (not in the default set: the task a trained model learns from a few
-                 sentences, `nsp data sentences --tasks vflip`)
+    vflip        A' = A flipped top to bottom    } not in the default set: tasks a trained model learns from a few
+    slow         A' = A at half the speed       } sentences (`nsp data sentences --tasks ...,vflip`); slow
+                 shows A's first half, each frame twice
 
 `inverse` reads each sentence backwards, (A', A, B') -> B: the task's inverse (for nsp: the preceding scene from the
 next one). Every query of a split is used once per task, each time with another example pair of that task drawn from
 the same split, so the same query meets every task: what shows that the example pair, not the query, decides.
 
 `example_images` gives the example pair as images (UniVid's mixed contexts): A is the example clip's last frame held
-and A' the task applied to that held clip; the query B stays a video."""
+and A' the task applied to that held clip; the query B stays a video.
+
+`augment` adds, for each training sentence, copies with the whole sentence (all four clips) mirrored and/or its colours
+rotated: symmetries that commute with every task, so each copy is a true sentence of the same task with a query the
+model has not seen. It is how a few sentences of a new task can teach the mapping rather than their answers."""
 
 from __future__ import annotations
 
@@ -39,8 +44,18 @@ TASKS = {
     "colour_swap": lambda context, nxt: context[..., [2, 0, 1]],
     "speed": lambda context, nxt: np.concatenate([context, nxt])[::2][:len(context)],
     "vflip": lambda context, nxt: context[:, ::-1],
+    "slow": lambda context, nxt: np.repeat(context, 2, axis=0)[:len(context)],
 }
 DEFAULT_TASKS = ("nsp", "mirror", "reverse", "colour_swap", "speed")
+# Whole-sentence symmetries for `augment`: left-right mirror and the two other cyclic colour rotations, which commute
+# with every task above (a vertical flip would too, but it is a task to learn, so it is not given away here).
+SYMMETRIES = {
+    "mirrored": lambda x: x[:, :, ::-1],
+    "rotated": lambda x: x[..., [2, 0, 1]],
+    "rotated_twice": lambda x: x[..., [1, 2, 0]],
+    "mirrored_rotated": lambda x: x[:, :, ::-1][..., [2, 0, 1]],
+    "mirrored_rotated_twice": lambda x: x[:, :, ::-1][..., [1, 2, 0]],
+}
 
 
 def task_pair(task: str, context: np.ndarray, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +78,19 @@ def held_image(clip: np.ndarray) -> np.ndarray:
     return np.repeat(clip[-1:], len(clip), axis=0)
 
 
+def write_sentence(writer: ShardWriter, key: str, context: np.ndarray, target: np.ndarray, meta: dict) -> None:
+    fps = meta["fps"]
+    writer.write(sample_members(key, encode_video(np.ascontiguousarray(context), fps, lossless=True),
+                                encode_video(np.ascontiguousarray(target), fps, lossless=True), meta))
+
+
 def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int], tasks: list[str] | None = None,
-                    inverse: bool = False, seed: int = 0, progress: bool = True, example_images: bool = False
-                    ) -> dict:
+                    inverse: bool = False, seed: int = 0, progress: bool = True, example_images: bool = False,
+                    augment: bool = False) -> dict:
     """`counts[split]` queries per task from `source`'s split (each with an example pair of the same size drawn from
     that split); with `inverse`, each sentence also read backwards as the task `<task>_inverse`; with
-    `example_images`, the example pair is an image pair (`held_image`)."""
+    `example_images`, the example pair is an image pair (`held_image`); with `augment`, each train sentence also
+    under every whole-sentence symmetry (`SYMMETRIES`)."""
     from tqdm.auto import tqdm
 
     from nsp.data.loader import PairStream
@@ -83,8 +105,9 @@ def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int],
     variants = [(t, False) for t in tasks] + ([(t, True) for t in tasks] if inverse else [])
     manifest = {"kind": "sentences", "source": str(Path(source).resolve()), "source_kind": source_manifest.get("kind"),
                 "tasks": [t + ("_inverse" if inv else "") for t, inv in variants], "context_clips": 3, "seed": seed,
-                "example_images": example_images, "splits": {}}
-    total = sum(counts.values()) * len(variants)
+                "example_images": example_images, "augment": sorted(SYMMETRIES) if augment else [], "splits": {}}
+    copies = {split: 1 + (len(SYMMETRIES) if augment and split == "train" else 0) for split in counts}
+    total = sum(n * copies[split] for split, n in counts.items()) * len(variants)
     with atomic_path(out, is_dir=True) as tmp, \
             tqdm(total=total, desc="sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
         for split, n in counts.items():
@@ -114,11 +137,15 @@ def build_sentences(source: str | Path, out: str | Path, counts: dict[str, int],
                                 "size": list(target.shape[1:3]), "captions": {}}
                         if task == "nsp" and "scene" in query.meta:  # the oracle can judge it: next or preceding
                             meta.update(scene=query.meta["scene"], clip=0 if inv else 1)
-                        writer.write(sample_members(f"{split}-{i:05d}-{name}",
-                                                    encode_video(context, query.next.fps, lossless=True),
-                                                    encode_video(target, query.next.fps, lossless=True), meta))
-                        written[name] = written.get(name, 0) + 1
-                        bar.update()
+                        key = f"{split}-{i:05d}-{name}"
+                        write_sentence(writer, key, context, target, meta)
+                        for symmetry in sorted(SYMMETRIES) if copies[split] > 1 else ():
+                            turn = SYMMETRIES[symmetry]  # a transformed world: no oracle scene for it
+                            copy = {k: v for k, v in meta.items() if k not in ("scene", "clip")} | {
+                                "symmetry": symmetry, "query": f"{query.key}-{symmetry}"}  # a query of its own
+                            write_sentence(writer, f"{key}-{symmetry}", turn(context), turn(target), copy)
+                        written[name] = written.get(name, 0) + copies[split]
+                        bar.update(copies[split])
             manifest["splits"][split] = {"pairs": sum(written.values()), "tasks": written}
         write_manifest(tmp, manifest)
     return manifest
