@@ -177,6 +177,11 @@ def test_sentence_report_recognises_the_task_from_the_prediction(synthetic, tmp_
     assert r["confusion"]["reverse"]["mirror"] == 3 and r["confusion"]["nsp"]["mirror"] == 3
     assert r["by_task"]["mirror"]["accuracy"] == 1.0 and r["task_accuracy"] == pytest.approx(1 / 3)
     assert r["pair_accuracy"] == 0.0  # of any two tasks, at most the mirror one is recognised
+    assert r["by_task"]["mirror"]["nearer_than_copy"] == 1.0 and real["by_task"]["nsp"]["nearer_than_copy"] == 1.0
+
+    # a model that copies the query B: never nearer a task's result than B itself (the control)
+    copied = sentence_report(pairs, [p.context.frames[-9:] for p in pairs])
+    assert all(m["nearer_than_copy"] == 0.0 for m in copied["by_task"].values())
     text = "\n".join(sentences_section(r))
     assert "| reverse | 0.00 |" in text and "nsp_inverse" in text and "both recognised: 0.000" in text
 

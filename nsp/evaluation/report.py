@@ -104,10 +104,10 @@ def sentences_section(r: dict) -> list[str]:
                  f"{ci(r['task_accuracy_ci'] or (None, None))} (chance {fmt(r['chance'], 2)}). The same query with "
                  f"two tasks' example pairs, both recognised: {fmt(r['pair_accuracy'])} "
                  f"{ci(r['pair_accuracy_ci'] or (None, None))} (chance {fmt(r['pair_chance'], 2)}).", "",
-             "| task | recognised | PSNR vs its B' | " + " | ".join(f"→ {u}" for u in r["tasks"]) + " |",
-             "|---|---|---|" + "---|" * len(r["tasks"])]
+             "| task | recognised | nearer than copying B | PSNR vs its B' | "
+             + " | ".join(f"→ {u}" for u in r["tasks"]) + " |", "|---|---|---|---|" + "---|" * len(r["tasks"])]
     for t, m in r["by_task"].items():
-        lines.append(f"| {t} | {fmt(m['accuracy'], 2)} | {fmt(m['psnr'], 2)} | "
+        lines.append(f"| {t} | {fmt(m['accuracy'], 2)} | {fmt(m['nearer_than_copy'], 2)} | {fmt(m['psnr'], 2)} | "
                      + " | ".join(str(r["confusion"][t][u]) for u in r["tasks"]) + " |")
     if r["inverse"]:
         lines += ["", "Read backwards, (A', A, B') -> B: the inverse task.", "",

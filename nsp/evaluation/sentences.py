@@ -2,7 +2,8 @@
 
 A sentence dataset (nsp/data/sentences.py) holds every test query once per task. For a forward sentence (A, A', B)
 of task t the prediction is compared (mean squared error over its frames) with what every task makes of the same
-query, read from that query's other sentences; it is *recognised* when the nearest is task t's. Accuracy per task,
+query, read from that query's other sentences; it is *recognised* when the nearest is task t's, and, as a control, counted when it is nearer task t's result than
+the query B itself (copying B is the trivial answer, and some results, e.g. slow motion's, start as B does). Accuracy per task,
 against chance 1 / number of tasks, and the confusion matrix say whether two example pairs give two
 transformations; per query, the share of task pairs whose two predictions are both recognised says it directly
 (chance 1 / tasks^2). A sentence read backwards, (A', A, B') -> B, asks for the inverse: its prediction is compared with
@@ -50,7 +51,9 @@ def sentence_report(pairs: list, predictions: list[np.ndarray]) -> dict:
         nearest = min(candidates, key=lambda u: mse(pred, candidates[u]))
         confusion[task][nearest] += 1
         by_query.setdefault(p.meta["query"], {})[task] = nearest == task
-        forward[task].append({"recognised": nearest == task, "psnr": metrics.psnr(pred, p.next.frames)})
+        query = p.context.frames[-len(pred):]  # B: copying it is the trivial answer, a control for every task
+        forward[task].append({"recognised": nearest == task, "psnr": metrics.psnr(pred, p.next.frames),
+                              "nearer_than_copy": mse(pred, p.next.frames) < mse(pred, query)})
 
     def mean(rows, key):
         values = [float(r[key]) for r in rows if key in r]
@@ -68,7 +71,9 @@ def sentence_report(pairs: list, predictions: list[np.ndarray]) -> dict:
         "pair_accuracy": float(both.mean()) if len(both) else None,
         "pair_accuracy_ci": list(metrics.bootstrap_ci(both)) if len(both) else None,
         "pair_chance": 1.0 / len(tasks) ** 2 if tasks else None,
-        "by_task": {t: {"accuracy": mean(rows, "recognised"), "psnr": mean(rows, "psnr"), "sentences": len(rows)}
+        # nearer_than_copy: share of predictions nearer their task's result than the query B itself
+        "by_task": {t: {"accuracy": mean(rows, "recognised"), "psnr": mean(rows, "psnr"),
+                        "nearer_than_copy": mean(rows, "nearer_than_copy"), "sentences": len(rows)}
                     for t, rows in forward.items() if rows},
         "confusion": confusion,  # confusion[task][nearest task's result]
         "inverse": {t: {k: mean(rows, k) for k in ("psnr", "psnr_copy_query", "closer_to_real_than_to_query",
