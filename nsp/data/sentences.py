@@ -10,9 +10,11 @@ pair dataset, the synthetic world's or `nsp data build`'s real pairs, with tasks
     reverse      A' = A played backwards
     colour_swap  A' = A with its colour channels rotated (R -> G -> B -> R)
     speed        A' = A and its next scene at twice the speed (every second frame)
-    vflip        A' = A flipped top to bottom    } not in the default set: tasks a trained model learns from a few
-    slow         A' = A at half the speed       } sentences (`nsp data sentences --tasks ...,vflip`); slow
-                 shows A's first half, each frame twice
+    vflip        A' = A flipped top to bottom
+    slow         A' = A at half the speed (A's first half, each frame twice)
+
+vflip and slow are not in the default set: they are the tasks a trained model learns from a few sentences
+(`nsp data sentences --tasks ...,slow`).
 
 `inverse` reads each sentence backwards, (A', A, B') -> B: the task's inverse (for nsp: the preceding scene from the
 next one). Every query of a split is used once per task, each time with another example pair of that task drawn from
