@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from nsp.cli.demo import DemoPlan, training_precision
+from nsp.cli.demo import GUIDANCE, DemoPlan, training_precision
+from nsp.config import preset_config
 from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
 
@@ -40,6 +41,10 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert json.loads((out / "sft_scratch" / "config.json").read_text())["deepspeed"]["precision"] == precision
     for run in ("t2v", "sft", "rl", "sft_scratch"):
         assert json.loads((out / "eval" / run / "report.json").read_text())["contexts"] == 6
+        # every checkpoint samples (and is evaluated) with the world's guidance, not the tiny preset's
+        meta = json.loads((out / run / "final" / "nsp_config.json").read_text())
+        assert meta["model"]["sampling"]["guidance"] == GUIDANCE["cuts"] != preset_config("tiny").sampling.guidance
+    assert json.loads((out / "rl" / "config.json").read_text())["rl"]["guidance"] == GUIDANCE["cuts"]
 
     again = run_nsp("demo", "--out", out, *MINIMAL)
     assert again.returncode == 0, again.stderr[-2000:]

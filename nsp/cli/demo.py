@@ -24,6 +24,10 @@ from nsp.errors import NSPError
 # The shipped tiny VAE and VLM of each world (a real run's pretrained LTX VAE and Qwen-VL know both).
 TINY_ASSETS = {"cuts": ["generator.vae_path=nsp:tiny_vae_cuts", "vlm.path=nsp:tiny_vlm_cuts"],
                "continuation": ["generator.vae_path=nsp:tiny_vae", "vlm.path=nsp:tiny_vlm"]}
+# Classifier-free guidance of the demo's models (sampling, evaluation and RL rollouts), chosen per world by measuring
+# the SFT model's held-out pass rate over guidance scales (README, "The demo"). On the cut world any guidance above 1
+# pushes the next shot's ball off its colour, and 1 (no unconditional pass) also halves the sampling compute.
+GUIDANCE = {"cuts": 1.0, "continuation": 3.0}
 
 
 @dataclass
@@ -135,18 +139,22 @@ class Demo:
 
     def init(self):
         nsp("init", "--preset", "tiny", "--out", self.out / "init", "--seed", self.plan.seed, "--force",
-            *TINY_ASSETS[self.plan.world])
+            *self.model_settings())
 
     def cache(self):
         shutil.rmtree(self.out / "latents", ignore_errors=True)
         nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
             self.out / "latents")
 
+    def model_settings(self) -> list[str]:
+        """What every demo checkpoint is made of and samples with: the world's tiny VAE and VLM, its guidance."""
+        return [*TINY_ASSETS[self.plan.world], f"sampling.guidance={GUIDANCE[self.plan.world]}"]
+
     def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = (),
               cache: Path | None = None) -> None:
         """`model`: changes to the model (key=value) on top of the world's tiny VAE and VLM; `cache`: latents other
         than the demo's own."""
-        patch = [f"model.patch.{change}" for change in (*TINY_ASSETS[self.plan.world], *model)]
+        patch = [f"model.patch.{change}" for change in (*self.model_settings(), *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
                 "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
@@ -176,7 +184,7 @@ class Demo:
         if self.plan.rl_steps:
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)),
-                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}")
+                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}", f"rl.guidance={GUIDANCE[self.plan.world]}")
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 
@@ -237,7 +245,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. About an hour on 2 CPU cores (--quick: about 10 minutes). Re-running "
+                                   "--out. 45 to 65 minutes on 2 CPU cores (--quick: about 10 minutes). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
                                    "e.g. sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
