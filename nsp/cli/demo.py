@@ -152,7 +152,7 @@ class Demo:
 
     def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = (),
               cache: Path | None = None) -> None:
-        """`model`: changes to the model (key=value) on top of the world's tiny VAE and VLM; `cache`: latents other
+        """`model`: changes to the model (key=value) on top of `model_settings`; `cache`: latents other
         than the demo's own."""
         patch = [f"model.patch.{change}" for change in (*self.model_settings(), *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
