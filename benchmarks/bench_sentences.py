@@ -70,8 +70,7 @@ def few_shot(root: Path, source: Path) -> dict:
     """Each new task from SHOTS sentences: a fine-tune of the sentence-trained checkpoint per task (and per recipe,
     plain or augmented), measured before and after, with mixed contexts, and on its own training sentences (which
     tells not learnt from not generalised)."""
-    runs = {f"{task}{'_augmented' if augment else ''}": learn_new_task(root, source, task, augment)
-            for task in NEW_TASKS for augment in (False, True)}  # keys: as learn_new_task names its directory
+    runs = dict(learn_new_task(root, source, task, augment) for task in NEW_TASKS for augment in (False, True))
     head = runs[HEADLINE]
     return result("sentences_fewshot_new_task_tiny", head["after"]["new_task"],
                   f"share of test sentences of a task learnt from {SHOTS} sentences ({HEADLINE}) whose prediction is "
@@ -89,7 +88,8 @@ def few_shot(root: Path, source: Path) -> dict:
                                 f"trainable: {FEWSHOT_TRAINABLE}}}]")
 
 
-def learn_new_task(root: Path, source: Path, task: str, augment: bool) -> dict:
+def learn_new_task(root: Path, source: Path, task: str, augment: bool) -> tuple[str, dict]:
+    """(the run's name, its measurements): the name is also its directory under `root`."""
     name = task + ("_augmented" if augment else "")
     here, tests = root / name, root / task  # the test splits and the model before do not depend on the recipe
     headline = name == HEADLINE  # mixed contexts are measured for the headline's model
@@ -128,7 +128,7 @@ def learn_new_task(root: Path, source: Path, task: str, augment: bool) -> dict:
     if headline:
         measured["mixed_contexts"] = {"before": evaluated(tests / "eval_mixed_before", before, tests / "mixed_test"),
                                       "after": evaluated(here / "eval_mixed", after, tests / "mixed_test")}
-    return measured
+    return name, measured
 
 
 def run() -> list[dict]:
