@@ -137,7 +137,9 @@ class RLSection(_Strict):
     tail_steps: int | None = Field(None, ge=1)
     updates_per_rollout: int = Field(2, ge=1)  # optimizer steps on one rollout
     noise_level: float = Field(0.7, gt=0)  # the SDE's a
-    guidance: float = 3.0  # CFG in rollouts
+    # CFG in rollouts. None: the model's own sampling.guidance, so the policy is trained as the checkpoint RL writes
+    # will be sampled and evaluated.
+    guidance: float | None = None
     clip_range: float = Field(1e-3, gt=0)  # ratio clip (log-probs are per-element means: ratios stay near 1)
     kl_beta: float = Field(0.0, ge=0)  # KL to the reference model
     advantage_clip: float = Field(5.0, gt=0)

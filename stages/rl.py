@@ -106,6 +106,8 @@ class RLStage(Stage):
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
         super().__init__(cfg, model, rank, world_size)
         self.s = cfg.rl
+        if self.s.guidance is None:
+            self.s = self.s.model_copy(update={"guidance": model.config.sampling.guidance})
         if self.s.group_size % world_size:
             raise NSPError(f"rl.group_size={self.s.group_size} must divide over {world_size} processes")
         if not cfg.data.path:

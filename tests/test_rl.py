@@ -93,6 +93,16 @@ def rl_stage(tmp_path_factory, request):
     return RLStage(cfg, model), data
 
 
+def test_rollouts_sample_with_the_models_guidance_unless_told(rl_stage):
+    """rl.guidance unset: the policy is trained as the checkpoint it writes will be sampled (sampling.guidance)."""
+    from nsp.stages.rl import RLStage
+
+    stage, _ = rl_stage
+    assert stage.cfg.rl.guidance is None and stage.s.guidance == stage.model.config.sampling.guidance == 3.0
+    told = stage.cfg.model_copy(update={"rl": stage.cfg.rl.model_copy(update={"guidance": 1.0})})
+    assert RLStage(told, stage.model).s.guidance == 1.0
+
+
 def test_rollout_with_a_fixed_seed_is_reproducible(rl_stage):
     stage, data = rl_stage
     from nsp.data.loader import PairStream

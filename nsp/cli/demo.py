@@ -184,7 +184,7 @@ class Demo:
         if self.plan.rl_steps:
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)),
-                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}", f"rl.guidance={GUIDANCE[self.plan.world]}")
+                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}")
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 
