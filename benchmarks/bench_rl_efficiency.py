@@ -1,17 +1,20 @@
 """RL made cheap: seconds per optimizer step and held-out gain per CPU-minute, the previous recipe against the fast
-one, side by side from the same SFT checkpoint of a demo run (NSP_BENCH_DEMO=DIR, else a fresh `nsp demo`), with
-equal candidates (each rolls out 2 contexts x 8 candidates, 10 denoising steps with CFG, per 2 optimizer steps):
+ones, side by side from the same SFT checkpoint of a demo run (NSP_BENCH_DEMO=DIR, else a fresh `nsp demo`), with
+equal candidates (each rolls out 2 contexts x 8 candidates, 10 denoising steps, per 2 optimizer steps):
 
-    previous  5 of the 10 steps trained, noise at every step, the policy gradient through both CFG branches
-    fast      2 steps trained, drawn from the first 4 (where the shot's content is decided), noise only there, the
-              group one trajectory until them (Flow-GRPO-Fast's branching), the gradient through the conditional
+    previous  CFG 3, 5 of the 10 steps trained, noise at every step, the policy gradient through both CFG branches
+    fast      CFG 3, 2 steps trained, drawn from the first 4 (where the shot's content is decided), noise only there,
+              the group one trajectory until them (Flow-GRPO-Fast's branching), the gradient through the conditional
               branch only (Flow-GRPO)
     fast_tail the same, the rest of each rollout after the last trained step in 2 longer Euler steps (only the
               reward sees it)
+    cfg_free  fast_tail rolled out with the checkpoint's own guidance (rl.guidance unset), the demo's recipe: the
+              cut world's models sample best without CFG, so no unconditional pass (on a checkpoint that samples with
+              CFG this is fast_tail again)
 
 Each runs `rl_steps` optimizer steps with the demo's RL settings, then is evaluated like the demo's +SFT (its
 held-out contexts, seed and steps: paired with `eval/sft`). Records:
-    rl_efficiency_tiny   speed-up of an optimizer step, previous / fast_tail (target >= 3), with each recipe's seconds
+    rl_efficiency_tiny   speed-up of an optimizer step, previous / cfg_free (target >= 3), with each recipe's seconds
                          per step, wall time, held-out pass-rate change vs +SFT (paired interval) and gain per minute
 
     python -m benchmarks.run rl_efficiency    # NSP_BENCH_RL_EFFICIENCY=DIR keeps (and reuses) the runs there
@@ -27,11 +30,12 @@ from benchmarks.common import in_kept_or_temporary_dir, nsp, on_demo_run, result
 
 COMMAND = "python -m benchmarks.run rl_efficiency"
 RECIPES = {
-    "previous": ["rl.train_steps=5", "rl.train_window=null", "rl.noise_only_trained=false", "rl.guidance_grad=both"],
-    "fast": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
+    "previous": ["rl.guidance=3.0", "rl.train_steps=5", "rl.train_window=null", "rl.noise_only_trained=false", "rl.guidance_grad=both"],
+    "fast": ["rl.guidance=3.0", "rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
              "rl.guidance_grad=conditional"],
-    "fast_tail": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
+    "fast_tail": ["rl.guidance=3.0", "rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true",
                   "rl.guidance_grad=conditional", "rl.tail_steps=2"],
+    "cfg_free": ["rl.train_steps=2", "rl.train_window=[0, 4]", "rl.noise_only_trained=true", "rl.tail_steps=2"],
 }
 
 
@@ -73,11 +77,14 @@ def measure(demo: Path, root: Path) -> list[dict]:
         out[name] = {"seconds_per_step": round(seconds_per_step(run), 3), "wall_seconds": wall,
                      "pass_rate_change": round(change, 4), "ci": [round(low, 4), round(high, 4)],
                      "gain_per_minute": round(change / (wall / 60), 4), "settings": extra}
-    speedup = out["previous"]["seconds_per_step"] / out["fast_tail"]["seconds_per_step"]
-    return [result("rl_efficiency_tiny", round(speedup, 2), "x faster optimizer step (previous / fast_tail recipe)",
+    speedup = out["previous"]["seconds_per_step"] / out["cfg_free"]["seconds_per_step"]
+    guidance = json.loads((demo / "sft" / "final" / "nsp_config.json").read_text())["model"]["sampling"]["guidance"]
+    return [result("rl_efficiency_tiny", round(speedup, 2), "x faster optimizer step (previous / cfg_free recipe)",
                    3.0, "higher", COMMAND, recipes=out, rl_steps=steps, contexts=len(before["passed"]),
-                   note="equal candidates: 2 contexts x 8 per 2 optimizer steps, 10 denoising steps with CFG 3; "
-                        "pass-rate change: +RL vs the demo's +SFT, paired on its held-out contexts")]
+                   checkpoint_guidance=guidance, world=plan.get("world"),
+                   note="equal candidates: 2 contexts x 8 per 2 optimizer steps, 10 denoising steps; pass-rate "
+                        "change: +RL vs the demo's +SFT, paired on its held-out contexts, each sampled with the "
+                        "checkpoint's guidance")]
 
 
 def run() -> list[dict]:
