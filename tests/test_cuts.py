@@ -79,6 +79,28 @@ def test_synth_balances_families_and_outcomes_and_keeps_splits_disjoint(tmp_path
     assert judge_cut(scene, p.next.frames).passed
 
 
+def test_synth_disjoint_from_another_dataset_draws_none_of_its_scenes(tmp_path):
+    """`--disjoint-from`: RL contexts SFT never trained on. The same seed would redraw the same scenes; none is."""
+    from nsp.data.loader import PairStream
+    from nsp.data.synth import scene_keys
+    from tests.conftest import run_nsp
+
+    def keys(data, split):
+        return {cut_key(CutScene.from_json(p.meta["cut"])) for p in PairStream(data, split, shuffle=False)}
+
+    first, fresh = tmp_path / "sft", tmp_path / "rl"
+    for args in (["--out", first], ["--out", fresh, "--disjoint-from", first]):
+        done = run_nsp("data", "synth", *args, "--train", 8, "--val", 4, "--test", 4, "--seed", 0, "--workers", 1)
+        assert done.returncode == 0, done.stderr[-2000:]
+    used = keys(first, "train") | keys(first, "val") | keys(first, "test")
+    drawn = keys(fresh, "train") | keys(fresh, "val") | keys(fresh, "test")
+    assert len(drawn) == 16 and not used & drawn
+    assert scene_keys(first, "cuts") == used and scene_keys(fresh, "cuts") == drawn  # redrawn from the manifests
+    other = run_nsp("data", "synth", "--out", tmp_path / "x", "--world", "continuation", "--disjoint-from", first)
+    assert other.returncode != 0 and "not a synthetic continuation dataset" in other.stderr
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize("family", CUT_FAMILIES)
 def test_oracle_passes_real_next_shots_and_fails_what_needs_no_understanding(family):
     rng = np.random.default_rng(7)

@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
                    help="continuation world: training pairs start at clip 0, 1, ..., K-1 of their scene in turn, so "
                         "the model also learns what follows an event (for rollouts; val and test start at 0) "
                         "(default 1)")
+    d.add_argument("--disjoint-from", action="append", default=[], metavar="DATA",
+                   help="a synthetic dataset of the same world none of whose scenes (any split) is drawn, e.g. RL "
+                        "contexts that SFT never trained on (repeatable)")
     d.add_argument("--workers", type=positive, default=None, help="processes (default: up to 4)")
     d.add_argument("--force", action="store_true", help="replace --out if it holds something else")
     d = dsub.add_parser("sentences", help="visual sentences (A, A', B) -> B' from a pair dataset",
@@ -146,13 +149,15 @@ def synth(args) -> int:
         same = old.get("world", "continuation") == args.world and old.get("seed") == args.seed and \
             old.get("frames") == args.frames and \
             old.get("size") == [args.size, args.size] and old.get("start_clips", 1) == args.start_clips and \
-            {s: v["pairs"] for s, v in old.get("splits", {}).items()} == counts
+            {s: v["pairs"] for s, v in old.get("splits", {}).items()} == counts and \
+            old.get("disjoint_from", []) == [str(Path(d).resolve()) for d in args.disjoint_from]
         if same:
             print(f"{out}: already synthesised with these settings (use --force to redo)")
             return 0
         raise NSPError(f"--out {out}: exists with other contents (use --force to replace it)")
     manifest = synthesize(out, counts, seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
-                          workers=args.workers, world=args.world, start_clips=args.start_clips)
+                          workers=args.workers, world=args.world, start_clips=args.start_clips,
+                          disjoint_from=args.disjoint_from)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items()) + " pairs")
     return 0
 

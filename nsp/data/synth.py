@@ -37,9 +37,11 @@ def _draw(rng: np.random.Generator, world: str, i: int) -> Scene | CutScene:
     return sample_cut_scene(rng, family, (i // len(CUT_FAMILIES)) % len(outcomes(family)))
 
 
-def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts") -> dict[str, list]:
+def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts", exclude: frozenset = frozenset()
+                ) -> dict[str, list]:
+    """`exclude`: scene identities never to draw (another dataset's, `scene_keys`)."""
     key = scene_key if world == "continuation" else cut_key
-    seen: set = set()
+    seen: set = set(exclude)
     out: dict[str, list] = {}
     for split in ("test", "val", "train"):
         rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
@@ -53,6 +55,23 @@ def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts") -> dict[
             scenes.append(scene)
         out[split] = scenes
     return out
+
+
+def scene_keys(data: Path, world: str) -> frozenset:
+    """The identities of every scene of a synthetic dataset of `world`, redrawn from its manifest's seed and counts."""
+    from nsp.data.shards import read_manifest
+
+    manifest = read_manifest(data)
+    if manifest.get("kind") != "synthetic" or manifest.get("world", "continuation") != world:
+        raise NSPError(f"{data}: not a synthetic {world} dataset (nsp data synth --world {world})")
+    key = scene_key if world == "continuation" else cut_key
+    counts = {split: v["pairs"] for split, v in manifest["splits"].items()}
+    drawn = draw_scenes(counts, manifest["seed"], world, scene_keys_of(manifest.get("disjoint_from", []), world))
+    return frozenset(key(s) for split in drawn.values() for s in split)
+
+
+def scene_keys_of(datasets: list, world: str) -> frozenset:
+    return frozenset().union(*(scene_keys(Path(d), world) for d in datasets))
 
 
 def encode_sample(args: tuple) -> dict:
@@ -72,16 +91,18 @@ def encode_sample(args: tuple) -> dict:
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
                workers: int | None = None, progress: bool = True, scenes: dict[str, list] | None = None,
-               world: str = "cuts", start_clips: int = 1) -> dict:
+               world: str = "cuts", start_clips: int = 1, disjoint_from: list[str] = ()) -> dict:
     """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
-    filtered against another dataset's); their type says their world. `start_clips`: see the module's note."""
+    filtered against another dataset's); their type says their world. `start_clips`: see the module's note.
+    `disjoint_from`: synthetic datasets of the same world none of whose scenes is drawn (e.g. RL contexts that SFT
+    never trained on)."""
     from tqdm.auto import tqdm
 
     if scenes is not None:
         drawn = [s for split in scenes.values() for s in split]
         world = "cuts" if drawn and isinstance(drawn[0], CutScene) else "continuation"
     else:
-        scenes = draw_scenes(counts, seed, world)
+        scenes = draw_scenes(counts, seed, world, scene_keys_of(list(disjoint_from), world))
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
     families = FAMILIES if world == "continuation" else CUT_FAMILIES
@@ -89,6 +110,8 @@ def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9
         raise NSPError(f"--start-clips {start_clips}: only the continuation world has later clips of a shot")
     manifest = {"kind": "synthetic", "world": world, "seed": seed, "frames": frames, "size": [size, size],
                 "fps": fps, "families": list(families), "start_clips": start_clips, "splits": {}}
+    if disjoint_from:
+        manifest["disjoint_from"] = [str(Path(d).resolve()) for d in disjoint_from]  # scene_keys redraws them
     with atomic_path(out, is_dir=True) as tmp, ProcessPoolExecutor(workers) as pool, \
             tqdm(total=total, desc="synth", unit="pair", disable=not progress, dynamic_ncols=True) as bar:
         for split, items in scenes.items():
