@@ -56,12 +56,13 @@ def measure(demo: Path, root: Path) -> list[dict]:
     assets = TINY_ASSETS[plan["world"]]
     steps = plan["rl_steps"] or 40
     before = json.loads((demo / "eval" / "sft" / "report.json").read_text())["per_clip"]
+    rl_data = demo / "data_rl" if (demo / "data_rl").is_dir() else demo / "data"  # the demo's RL contexts
     out: dict[str, dict] = {}
     for name, extra in RECIPES.items():
         run = root / name
         if not (run / "final").is_dir():
             start = time.perf_counter()
-            nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", demo / "data", "--init",
+            nsp("train", "rl", "--config", "stages/configs/rl_tiny.yaml", "--data", rl_data, "--init",
                 demo / "sft" / "final", "--out", run, *[f"model.patch.{a}" for a in assets], "rl.val_contexts=0",
                 "run.log_every=1",
                 f"run.seed={plan['seed']}", "run.save_every=1000",

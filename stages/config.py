@@ -152,7 +152,9 @@ class RLSection(_Strict):
     # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
     scale_by_group_std: bool = True
-    context_text: bool = True  # give the context caption with the clip
+    # Give the context's caption with the clip. Off by default, as `nsp eval` is: a synthetic context's caption names
+    # what decides the next scene, so with it nearly every group passes alike and teaches nothing.
+    context_text: bool = False
     # The policy gradient through classifier-free guidance: "conditional" (Flow-GRPO) only through the conditional
     # branch, the unconditional one run without a graph (a backward over half the batch); "both": through both.
     guidance_grad: Literal["conditional", "both"] = "conditional"

@@ -10,7 +10,7 @@ from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
 
 MINIMAL = ["train=24", "val=4", "test=6", "t2v_image_steps=2", "t2v_steps=3", "sft_steps=3", "rl_steps=1",
-           "scratch_sft_steps=2", "eval_contexts=6", "eval_steps=2"]
+           "rl_contexts=8", "scratch_sft_steps=2", "eval_contexts=6", "eval_steps=2"]
 
 
 def test_demo_runs_every_step_then_resumes(tmp_path):
@@ -44,7 +44,12 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
         # every checkpoint samples (and is evaluated) with the world's guidance, not the tiny preset's
         meta = json.loads((out / run / "final" / "nsp_config.json").read_text())
         assert meta["model"]["sampling"]["guidance"] == GUIDANCE["cuts"] != preset_config("tiny").sampling.guidance
-    assert json.loads((out / "rl" / "config.json").read_text())["rl"]["guidance"] is None  # RL rolls out with it
+    rl = json.loads((out / "rl" / "config.json").read_text())
+    assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
+    # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
+    assert rl["data"]["path"] == str(out / "data_rl") and not rl["rl"]["context_text"]
+    rl_data = json.loads((out / "data_rl" / "manifest.json").read_text())
+    assert rl_data["splits"]["train"]["pairs"] == 8 and rl_data["disjoint_from"] == [str((out / "data").resolve())]
 
     again = run_nsp("demo", "--out", out, *MINIMAL)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -1,10 +1,11 @@
 """`nsp demo`: the whole project on a CPU in one command (what `make demo` runs).
 
 Synthetic data (by default the scene-cut world: the next clip is another shot after a cut) -> latent cache -> stage 1
-(T2V) -> stage 2 (SFT) -> stage 3 (RL) -> the NSP benchmark with baselines, the stage ablation (pretrain-only, +SFT,
-+RL, SFT without pretraining) and the path ablation (which path carries the scene to the DiT) -> a predicted next
-scene for a held-out clip -> REPORT.md. The tiny VAE and VLM pre-steps are not re-run: their shipped weights
-(nsp/assets, with the commands that made them) are used, as a real run uses pretrained LTX and Qwen weights.
+(T2V) -> stage 2 (SFT) -> stage 3 (RL, on fresh scenes SFT never trained on) -> the NSP benchmark with baselines,
+the stage ablation (pretrain-only, +SFT, +RL, SFT without pretraining) and the path ablation (which path carries the
+scene to the DiT) -> a predicted next scene for a held-out clip -> REPORT.md. The tiny VAE and VLM pre-steps are not
+re-run: their shipped weights (nsp/assets, with the commands that made them) are used, as a real run uses pretrained
+LTX and Qwen weights.
 
 Every step leaves its result in the run directory and is skipped when run again; an interrupted training stage
 resumes from its last checkpoint. The plan's numbers can be changed as key=value (e.g. `nsp demo sft_steps=3000`)."""
@@ -40,6 +41,9 @@ class DemoPlan:
     # Half as many steps left time skip, the hardest family, at half its pass rate (bench_demo.py CUTS_TRIED).
     sft_steps: int = 4800
     rl_steps: int = 40
+    # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
+    # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
+    rl_contexts: int = 2000
     scratch_sft_steps: int = 4800  # the ablation: SFT without pretraining, as long as the SFT it is compared with
     eval_contexts: int = 200
     eval_steps: int = 10  # the tiny preset's sampling steps: more did not pass more (bench_demo.py CUTS_TRIED)
@@ -53,13 +57,14 @@ class DemoPlan:
 
 
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
-                 scratch_sft_steps=300, eval_contexts=32)
+                 rl_contexts=64, scratch_sft_steps=300, eval_contexts=32)
 
 
 # What the demo's RL run measures beside its training reward (the oracle) and never trains on: its likeness to the
 # real next scene (reference) and, in the cut world, the tiny judge VLM's verdict. Reward hacking would show there.
 WATCHED = {"cuts": {"reference": {}, "judge": {"path": "nsp:tiny_judge_cuts"}}, "continuation": {"reference": {}}}
 CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")}
+RL_VAL_CONTEXTS = 16  # the RL run's validation contexts (rl.val_contexts; at most the plan's val), fresh scenes too
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
 
 
@@ -159,7 +164,7 @@ class Demo:
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
                 "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
         if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
-            args += ["--data", self.out / "data"]
+            args += ["--data", self.out / "data_rl"]
         else:
             args += [f"data.cache={cache or self.out / 'latents'}",
                      f"deepspeed.precision={training_precision(self.plan)}"]
@@ -182,10 +187,14 @@ class Demo:
                    model=self.sft_model())
 
     def rl(self):
-        if self.plan.rl_steps:
+        p = self.plan
+        if p.rl_steps:
+            val = min(RL_VAL_CONTEXTS, p.val)
+            nsp("data", "synth", "--world", p.world, "--out", self.out / "data_rl", "--train", p.rl_contexts, "--val",
+                val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)),
-                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}")
+                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}", f"rl.val_contexts={val}")
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 
