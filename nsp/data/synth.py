@@ -37,10 +37,14 @@ def _draw(rng: np.random.Generator, world: str, i: int) -> Scene | CutScene:
     return sample_cut_scene(rng, family, (i // len(CUT_FAMILIES)) % len(outcomes(family)))
 
 
+def _identity(world: str):
+    return scene_key if world == "continuation" else cut_key
+
+
 def draw_scenes(counts: dict[str, int], seed: int, world: str = "cuts", exclude: frozenset = frozenset()
                 ) -> dict[str, list]:
     """`exclude`: scene identities never to draw (another dataset's, `scene_keys`)."""
-    key = scene_key if world == "continuation" else cut_key
+    key = _identity(world)
     seen: set = set(exclude)
     out: dict[str, list] = {}
     for split in ("test", "val", "train"):
@@ -64,7 +68,7 @@ def scene_keys(data: Path, world: str) -> frozenset:
     manifest = read_manifest(data)
     if manifest.get("kind") != "synthetic" or manifest.get("world", "continuation") != world:
         raise NSPError(f"{data}: not a synthetic {world} dataset (nsp data synth --world {world})")
-    key = scene_key if world == "continuation" else cut_key
+    key = _identity(world)
     counts = {split: v["pairs"] for split, v in manifest["splits"].items()}
     drawn = draw_scenes(counts, manifest["seed"], world, scene_keys_of(manifest.get("disjoint_from", []), world))
     return frozenset(key(s) for split in drawn.values() for s in split)
