@@ -193,8 +193,8 @@ class Demo:
             nsp("data", "synth", "--world", p.world, "--out", self.out / "data_rl", "--train", p.rl_contexts, "--val",
                 val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
             self.train("rl", "rl", self.out / "sft" / "final",
-                       phases(("grpo", self.plan.rl_steps, "queries, connector, transformer", 0.0)),
-                       f"rl.watch={json.dumps(WATCHED[self.plan.world])}", f"rl.val_contexts={val}")
+                       phases(("grpo", p.rl_steps, "queries, connector, transformer", 0.0)),
+                       f"rl.watch={json.dumps(WATCHED[p.world])}", f"rl.val_contexts={val}")
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 
