@@ -54,6 +54,14 @@ ALSO_TRIED = [
     {"what": "the same, up to 16 draws, lr 1e-4", "command": RL + FRESH + DAPO + "rl.max_draws=16 optim.lr=1e-4",
      "change": -0.022, "ci": [-0.043, -0.002], "failing": 30, "seconds": 205,
      "by_family": {"lamp": 1.0, "next_room": 0.913, "reverse": 0.847, "time_skip": 0.507}},
+    {"what": "pass/fail reward, DAPO up to 8 draws, lr 5e-5 (the +0.017 above), run seeds 1 and 2: not a recipe",
+     "command": RL + FRESH + DAPO + "rl.max_draws=8 optim.lr=5e-5 run.seed=S",
+     "change": {"seed 1": 0.008, "seed 2": -0.003}, "ci": {"seed 1": [-0.01, 0.027], "seed 2": [-0.025, 0.02]},
+     "seconds": {"seed 1": 144, "seed 2": 118},
+     "by_family": {"seed 1": {"lamp": 1.0, "next_room": 0.94, "reverse": 0.947, "time_skip": 0.5},
+                   "seed 2": {"lamp": 1.0, "next_room": 0.94, "reverse": 0.853, "time_skip": 0.547}}},
+    {"what": "the demo's RL (fresh contexts, without captions), run seed 1", "command": RL + FRESH + "run.seed=1",
+     "change": -0.003, "ci": [-0.012, 0.003], "seconds": 58},
 ]
 
 
