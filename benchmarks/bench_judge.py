@@ -35,7 +35,13 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def agreement(p: np.ndarray, labels: np.ndarray) -> dict:
-    return {"accuracy": round(float(((p > 0.5) == labels).mean()), 4), "auc": round(auc(p, labels), 4),
+    """Accuracy beside what always giving the commoner answer scores (a good model's own predictions mostly follow,
+    so "yes" alone agrees often) and the mean of the accuracies on each class."""
+    said = p > 0.5
+    per_class = [float((said[labels == c] == c).mean()) for c in (True, False) if (labels == c).any()]
+    return {"accuracy": round(float((said == labels).mean()), 4), "auc": round(auc(p, labels), 4),
+            "always_commoner": round(float(max(labels.mean(), 1 - labels.mean())), 4),
+            "balanced_accuracy": round(float(np.mean(per_class)), 4),
             "candidates": int(len(labels)), "follow": int(labels.sum())}
 
 
