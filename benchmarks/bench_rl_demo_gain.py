@@ -62,6 +62,15 @@ ALSO_TRIED = [
                    "seed 2": {"lamp": 1.0, "next_room": 0.94, "reverse": 0.853, "time_skip": 0.547}}},
     {"what": "the demo's RL (fresh contexts, without captions), run seed 1", "command": RL + FRESH + "run.seed=1",
      "change": -0.003, "ci": [-0.012, 0.003], "seconds": 58},
+    {"what": "pass/fail reward, DAPO up to 8 draws, only the queries and connector trained (the DiT's drawing kept)",
+     "command": RL.replace("queries, connector, transformer", "queries, connector") + FRESH + DAPO
+                + "rl.max_draws=8 optim.lr=LR run.seed=S",
+     "change": {"lr 5e-5, seed 0": 0.0, "lr 2e-4, seed 0": -0.01, "lr 2e-4, seed 1": -0.003},
+     "ci": {"lr 5e-5, seed 0": [-0.012, 0.012], "lr 2e-4, seed 0": [-0.03, 0.01], "lr 2e-4, seed 1": [-0.023, 0.017]},
+     "seconds": {"lr 5e-5, seed 0": 135, "lr 2e-4, seed 0": 130, "lr 2e-4, seed 1": 130},
+     "by_family": {"lr 5e-5, seed 0": {"lamp": 1.0, "next_room": 0.933, "reverse": 0.927, "time_skip": 0.493},
+                   "lr 2e-4, seed 0": {"lamp": 1.0, "next_room": 0.92, "reverse": 0.92, "time_skip": 0.473},
+                   "lr 2e-4, seed 1": {"lamp": 1.0, "next_room": 0.893, "reverse": 0.94, "time_skip": 0.507}}},
 ]
 
 
