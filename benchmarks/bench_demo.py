@@ -200,6 +200,20 @@ CUTS_TRIED = [
 ]
 
 
+def pass_by_probe(run: Path, test: list, named: dict[str, bool]) -> dict:
+    """{family: {probe_right, passed_when_right, passed_when_wrong, contexts}} on the final model's evaluated clips."""
+    clips = json.loads((run / "eval" / "rl" / "report.json").read_text())["per_clip"]
+    family = {p.key: p.meta.get("family") for p in test}
+    rows: dict[str, list[tuple[bool, bool]]] = {}
+    for key, passed in zip(clips["keys"], clips["passed"]):
+        if key in named:
+            rows.setdefault(family[key], []).append((named[key], bool(passed)))
+    share = lambda xs: round(sum(xs) / len(xs), 4) if xs else None  # noqa: E731
+    return {f: {"probe_right": share([r for r, _ in v]), "passed_when_right": share([p for r, p in v if r]),
+                "passed_when_wrong": share([p for r, p in v if not r]), "contexts": len(v)}
+            for f, v in sorted(rows.items())}
+
+
 def probe_record(run: Path) -> dict:
     """Linear probes (nsp/evaluation/probe.py) on the demo's query states and connector output: 1000 training
     contexts, scored on the held-out test split; the untrained checkpoint (frozen VLM, random queries) and the final
@@ -215,13 +229,22 @@ def probe_record(run: Path) -> dict:
     for name in ("init", "final"):
         torch.manual_seed(0)
         model = NSPModel.from_pretrained(run / name).eval()
-        reports[name] = probe(model, train, test)
+        reports[name] = probe(model, train, test, rows=name == "final")
     vlm_answer = answer_accuracy(model, test)  # the frozen VLM is the same in both
     final = reports["final"]["query_states"]["outcome"]
+    named = final["right"]
+    for feature in (v for v in reports["final"].values() if isinstance(v, dict)):
+        for fact in feature.values():
+            fact.pop("right")  # per-context rows: joined below, not written
     return result("cuts_probe_tiny", round(final["accuracy"], 4), "linear-probe accuracy of the next shot's outcome "
                   "from the final model's query states, held-out contexts", None, "higher", COMMAND,
                   ci=final["ci"], chance=final["chance"], classes=final["classes"], final=reports["final"],
                   untrained_queries=reports["init"], vlm_answer=vlm_answer,
+                  pass_by_probe=pass_by_probe(run, test, named),
+                  pass_by_probe_note="the final model's pass rate on the demo's evaluated contexts, split by whether "
+                                     "the outcome probe on its query states names the outcome: where the probe is "
+                                     "right and the model fails, the condition carried the outcome and the DiT did "
+                                     "not render it",
                   vlm_answer_note="the VLM's own answer to the NSP prompt, word by word (teacher-forced): the share "
                                   "of held-out contexts whose lane / colour / way it names right")
 

@@ -190,7 +190,7 @@ def test_last_frame_history_is_what_the_context_ends_on_in_training_and_inferenc
 def test_probes_read_what_is_in_the_features_and_the_vlm_answer_is_scored_word_by_word(tmp_path, tiny_model):
     from nsp.data.loader import PairStream
     from nsp.data.synth import synthesize
-    from nsp.evaluation.probe import answer_accuracy, fit_and_score
+    from nsp.evaluation.probe import answer_accuracy, fit_and_score, probe
 
     rng = np.random.default_rng(0)
     labels = [str(v) for v in rng.integers(3, size=300)]
@@ -201,6 +201,12 @@ def test_probes_read_what_is_in_the_features_and_the_vlm_answer_is_scored_word_b
 
     synthesize(tmp_path / "cuts", {"test": 8}, seed=5, workers=1, progress=False, world="cuts")
     pairs = list(PairStream(tmp_path / "cuts", "test", shuffle=False))
+    report = probe(tiny_model, pairs, pairs, rows=True)
+    outcome = report["query_states"]["outcome"]
+    by_family = {f: [outcome["right"][p.key] for p in pairs if p.meta["family"] == f] for f in CUT_FAMILIES}
+    assert outcome["by_family"] == {f: pytest.approx(np.mean(v)) for f, v in by_family.items() if v}
+    assert outcome["accuracy"] == pytest.approx(np.mean(list(outcome["right"].values())))
+    assert "right" not in probe(tiny_model, pairs[:4], pairs[4:])["query_states"]["outcome"]
     scores = answer_accuracy(tiny_model, pairs)
     assert set(scores) == set(CUT_FAMILIES)
     assert set(scores["next_room"]) == {"lane", "color", "way"} and set(scores["lamp"]) == {"lane"}

@@ -67,10 +67,12 @@ def fit_and_score(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray, t
     return np.array([classes[i] == label for i, label in zip(predicted, test_y)], dtype=np.float64)
 
 
-def probe(model, train_pairs: list, test_pairs: list) -> dict:
-    """{feature: {fact: {accuracy, ci, chance (the most common label's share), classes}}} on held-out contexts."""
+def probe(model, train_pairs: list, test_pairs: list, rows: bool = False) -> dict:
+    """{feature: {fact: {accuracy, ci, chance (the most common label's share), classes, by_family}}} on held-out
+    contexts; `rows`: also `right`, {test pair key: whether the probe named it} (to join with an eval's clips)."""
     train_f, test_f = features(model, train_pairs), features(model, test_pairs)
     train_l, test_l = [labels(p.meta) for p in train_pairs], [labels(p.meta) for p in test_pairs]
+    families = np.array([row.get("family") for row in test_l])
     report: dict = {"train_contexts": len(train_pairs), "test_contexts": len(test_pairs)}
     for name in train_f:
         report[name] = {}
@@ -79,7 +81,10 @@ def probe(model, train_pairs: list, test_pairs: list) -> dict:
             right = fit_and_score(train_f[name], ys, test_f[name], ts)
             values, counts = np.unique(ts, return_counts=True)
             report[name][fact] = {"accuracy": float(right.mean()), "ci": list(bootstrap_ci(right)),
-                                  "chance": float(counts.max() / counts.sum()), "classes": len(values)}
+                                  "chance": float(counts.max() / counts.sum()), "classes": len(values),
+                                  "by_family": {f: float(right[families == f].mean()) for f in sorted(set(families))}}
+            if rows:
+                report[name][fact]["right"] = {p.key: bool(r) for p, r in zip(test_pairs, right)}
     return report
 
 
