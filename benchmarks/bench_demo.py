@@ -216,7 +216,9 @@ CUTS_TRIED = [
 
 def pass_by_probe(run: Path, test: list, named: dict[str, bool]) -> dict:
     """{family: {probe_right, passed_when_right, passed_when_wrong, contexts}} on the final model's evaluated clips."""
-    clips = json.loads((run / "eval" / "rl" / "report.json").read_text())["per_clip"]
+    from nsp.evaluation.ablation import ABLATION
+
+    clips = json.loads((run / "eval" / ABLATION["+RL"] / "report.json").read_text())["per_clip"]
     family = {p.key: p.meta.get("family") for p in test}
     rows: dict[str, list[tuple[bool, bool]]] = {}
     for key, passed in zip(clips["keys"], clips["passed"]):
