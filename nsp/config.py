@@ -166,8 +166,14 @@ def validate_config(data: dict, source: str = "config") -> ModelConfig:
         raise NSPError(format_validation_error(err, source)) from None
 
 
+class Whole(dict):
+    """A mapping written whole in an override (`rl.rewards={judge: 1.0}`): it replaces the mapping there instead of
+    being merged into it, so that what is written is what runs; `rl.rewards.judge=1.0` changes one entry."""
+
+
 def parse_overrides(items: list[str]) -> dict:
-    """`["vlm.path=/m/qwen", "sampling.steps=8"]` -> nested dict, values typed by YAML (8 -> int, null -> None)."""
+    """`["vlm.path=/m/qwen", "sampling.steps=8"]` -> nested dict, values typed by YAML (8 -> int, null -> None); a
+    value written as a mapping is a `Whole`."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -183,14 +189,17 @@ def parse_overrides(items: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise NSPError(f"override {item!r}: {part} is set twice")
-        node[parts[-1]] = value
+        node[parts[-1]] = Whole(value) if isinstance(value, dict) else value
     return out
 
 
 def deep_merge(base: dict, update: dict) -> dict:
     merged = dict(base)
     for k, v in update.items():
-        merged[k] = deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+        if isinstance(v, Whole):
+            merged[k] = dict(v)
+        else:
+            merged[k] = deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
     return merged
 
 

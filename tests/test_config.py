@@ -28,6 +28,18 @@ def test_overrides_are_typed_and_nested():
     assert parse_overrides(["a.b=null"]) == {"a": {"b": None}}
 
 
+def test_a_mapping_written_whole_replaces_and_a_dotted_key_changes_one_entry():
+    """`rl.rewards={judge: 1.0}` trains on the judge alone (merged into rl_tiny's {oracle: 1.0} it silently trained on
+    both); `rl.rewards.judge=1.0` adds the judge to the oracle."""
+    from stages.config import load_train_config
+
+    alone = load_train_config("rl_tiny", ["rl.rewards={judge: 1.0}", "rl.reward_options={judge: {mode: binary}}"])
+    assert alone.rl.rewards == {"judge": 1.0} and alone.rl.reward_options == {"judge": {"mode": "binary"}}
+    both = load_train_config("rl_tiny", ["rl.rewards.judge=0.5", "rl.reward_options.judge.mode=binary"])
+    assert both.rl.rewards == {"oracle": 1.0, "judge": 0.5}
+    assert both.rl.reward_options == {"oracle": {"mode": "dense"}, "judge": {"mode": "binary"}}
+
+
 @pytest.mark.parametrize("override, message", [
     ("vlm.pth=/x", "vlm.pth: unknown key"),
     ("sampling.steps=many", "sampling.steps"),

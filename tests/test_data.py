@@ -51,6 +51,16 @@ def test_start_clips_trains_on_later_clips_of_the_same_scenes(synth_dir, tmp_pat
     for split in ("val", "test"):  # the NSP benchmark's pairs, unchanged
         assert [p.meta for p in PairStream(out, split, shuffle=False)] == \
             [p.meta for p in PairStream(synth_dir, split, shuffle=False)]
+    both = tmp_path / "both"  # --first-clip-too: a later pair's scene gives its clip 0 -> 1 pair beside it
+    synthesize(both, {"train": 40, "val": 10, "test": 10}, seed=3, workers=1, progress=False, world="continuation",
+               start_clips=3, first_clip_too=True)
+    pairs = list(PairStream(both, "train", shuffle=False))
+    starts = [p.meta.get("clip", 1) - 1 for p in pairs]
+    assert len(pairs) == 40 + sum(i % 3 > 0 for i in range(40)) and starts.count(0) == 40
+    scenes = lambda ps: sorted(json.dumps(p.meta["scene"], sort_keys=True) for p in ps)  # noqa: E731
+    assert scenes(p for p in pairs if p.meta.get("clip", 1) == 1) == scenes(plain)
+    split = json.loads((both / "manifest.json").read_text())["splits"]["train"]
+    assert (split["pairs"], split["scenes"], sum(split["families"].values())) == (len(pairs), 40, len(pairs))
     with pytest.raises(NSPError, match="--start-clips 2: only the continuation world"):
         synthesize(tmp_path / "cuts", {"train": 2}, workers=1, progress=False, world="cuts", start_clips=2)
 

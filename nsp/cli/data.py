@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
                    help="continuation world: training pairs start at clip 0, 1, ..., K-1 of their scene in turn, so "
                         "the model also learns what follows an event (for rollouts; val and test start at 0) "
                         "(default 1)")
+    d.add_argument("--first-clip-too", action="store_true",
+                   help="with --start-clips: a scene whose training pair starts later also gives its clip 0 -> 1 "
+                        "pair, so every scene's event is learnt too (the first clip of a rollout)")
     d.add_argument("--disjoint-from", action="append", default=[], metavar="DATA",
                    help="a synthetic dataset of the same world none of whose scenes (any split) is drawn, e.g. RL "
                         "contexts that SFT never trained on (repeatable)")
@@ -149,7 +152,8 @@ def synth(args) -> int:
         same = old.get("world", "continuation") == args.world and old.get("seed") == args.seed and \
             old.get("frames") == args.frames and \
             old.get("size") == [args.size, args.size] and old.get("start_clips", 1) == args.start_clips and \
-            {s: v["pairs"] for s, v in old.get("splits", {}).items()} == counts and \
+            old.get("first_clip_too", False) == args.first_clip_too and \
+            {s: v.get("scenes", v["pairs"]) for s, v in old.get("splits", {}).items()} == counts and \
             old.get("disjoint_from", []) == [str(Path(d).resolve()) for d in args.disjoint_from]
         if same:
             print(f"{out}: already synthesised with these settings (use --force to redo)")
@@ -157,7 +161,7 @@ def synth(args) -> int:
         raise NSPError(f"--out {out}: exists with other contents (use --force to replace it)")
     manifest = synthesize(out, counts, seed=args.seed, frames=args.frames, size=args.size, fps=args.fps,
                           workers=args.workers, world=args.world, start_clips=args.start_clips,
-                          disjoint_from=args.disjoint_from)
+                          disjoint_from=args.disjoint_from, first_clip_too=args.first_clip_too)
     print(f"wrote {out}: " + ", ".join(f"{s} {v['pairs']}" for s, v in manifest["splits"].items()) + " pairs")
     return 0
 

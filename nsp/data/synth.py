@@ -8,7 +8,9 @@ balanced within every split, and in the cut world so are each family's outcomes.
 `start_clips` K > 1 (continuation world, Video-GPT-style training for rollouts): the i-th training pair is the
 scene's clip k -> clip k + 1 with k = i mod K, so the model also learns what follows an event that has already
 happened (the later clips of a rollout); val and test pairs stay clip 0 -> clip 1. Later pairs carry no captions
-(the scene's describe its first two clips)."""
+(the scene's describe its first two clips). With `first_clip_too`, a scene whose pair starts later also gives its
+clip 0 -> clip 1 pair: every scene's event is learnt, not only one scene's in K, so the first clip of a rollout (where
+the event happens) is trained as often as without later pairs."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def scene_keys(data: Path, world: str) -> frozenset:
     if manifest.get("kind") != "synthetic" or manifest.get("world", "continuation") != world:
         raise NSPError(f"{data}: not a synthetic {world} dataset (nsp data synth --world {world})")
     key = _identity(world)
-    counts = {split: v["pairs"] for split, v in manifest["splits"].items()}
+    counts = {split: v.get("scenes", v["pairs"]) for split, v in manifest["splits"].items()}
     drawn = draw_scenes(counts, manifest["seed"], world, scene_keys_of(manifest.get("disjoint_from", []), world))
     return frozenset(key(s) for split in drawn.values() for s in split)
 
@@ -95,7 +97,8 @@ def encode_sample(args: tuple) -> dict:
 
 def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9, size: int = 64, fps: float = 8.0,
                workers: int | None = None, progress: bool = True, scenes: dict[str, list] | None = None,
-               world: str = "cuts", start_clips: int = 1, disjoint_from: list[str] = ()) -> dict:
+               world: str = "cuts", start_clips: int = 1, disjoint_from: list[str] = (),
+               first_clip_too: bool = False) -> dict:
     """`scenes`: already drawn scenes per split, written instead of drawing `counts` of them (e.g. a test split
     filtered against another dataset's); their type says their world. `start_clips`: see the module's note.
     `disjoint_from`: synthetic datasets of the same world none of whose scenes is drawn (e.g. RL contexts that SFT
@@ -112,20 +115,28 @@ def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9
     families = FAMILIES if world == "continuation" else CUT_FAMILIES
     if start_clips > 1 and world != "continuation":
         raise NSPError(f"--start-clips {start_clips}: only the continuation world has later clips of a shot")
+    if first_clip_too and start_clips == 1:
+        raise NSPError("--first-clip-too: only with --start-clips K > 1 (without it every pair starts at clip 0)")
     manifest = {"kind": "synthetic", "world": world, "seed": seed, "frames": frames, "size": [size, size],
                 "fps": fps, "families": list(families), "start_clips": start_clips, "splits": {}}
+    if first_clip_too:
+        manifest["first_clip_too"] = True
     if disjoint_from:
         manifest["disjoint_from"] = [str(Path(d).resolve()) for d in disjoint_from]  # scene_keys redraws them
     with atomic_path(out, is_dir=True) as tmp, ProcessPoolExecutor(workers) as pool, \
             tqdm(total=total, desc="synth", unit="pair", disable=not progress, dynamic_ncols=True) as bar:
         for split, items in scenes.items():
-            jobs = [(f"{split}-{i:06d}", s, frames, size, fps, i % start_clips if split == "train" else 0)
-                    for i, s in enumerate(items)]
+            jobs = []
+            for i, s in enumerate(items):
+                start = i % start_clips if split == "train" else 0
+                jobs.append((f"{split}-{i:06d}", s, frames, size, fps, start))
+                if first_clip_too and start:  # next to it, so the shards stay mixed
+                    jobs.append((f"{split}-{i:06d}-first", s, frames, size, fps, 0))
             with ShardWriter(tmp / split) as writer:
                 for sample in pool.map(encode_sample, jobs, chunksize=16):
                     writer.write(sample)
                     bar.update()
-            manifest["splits"][split] = {"pairs": len(items),
-                                         "families": {f: sum(s.family == f for s in items) for f in families}}
+            manifest["splits"][split] = {"pairs": len(jobs), "scenes": len(items),
+                                         "families": {f: sum(j[1].family == f for j in jobs) for f in families}}
         write_manifest(tmp, manifest)
     return manifest
