@@ -112,6 +112,8 @@ def synthesize(out: Path, counts: dict[str, int], seed: int = 0, frames: int = 9
         scenes = draw_scenes(counts, seed, world, scene_keys_of(list(disjoint_from), world))
     workers = workers or min(4, os.cpu_count() or 1)
     total = sum(len(v) for v in scenes.values())
+    if first_clip_too:  # and the clip-0 pairs of training scenes whose own pair starts later
+        total += sum(i % start_clips > 0 for i in range(len(scenes.get("train", []))))
     families = FAMILIES if world == "continuation" else CUT_FAMILIES
     if start_clips > 1 and world != "continuation":
         raise NSPError(f"--start-clips {start_clips}: only the continuation world has later clips of a shot")
