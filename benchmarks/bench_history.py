@@ -10,6 +10,10 @@ from its T2V unless said:
                              --start-clips 4`: DIR/data_chained), with noise-augmented history (dit.history_noise:
                              the history noised at a random level in training, given at generator.history_sigma
                              when sampling; DIR/sft_history_chained_noisy); also sampled with clean history
+    history_1_chained_noisy_first  the same, with every scene's clip-0 pair kept beside its later one (`nsp data
+                             synth --start-clips 4 --first-clip-too`: DIR/data_chained_first): above, only one
+                             scene in four taught the event, which the first clip of a rollout shows
+                             (DIR/sft_history_chained_noisy_first)
     history_0                queries only (DIR/sft_history0)
 all evaluated on the same 200 held-out contexts (clip 0 -> clip 1) with a 4-clip rollout (`nsp eval --rollout 4`).
 Records:
@@ -52,15 +56,17 @@ def measure(demo: Path) -> list[dict]:
     run = Demo(demo, plan)
     recipe = phases(("pairs", plan.sft_steps, "queries, connector, transformer", 0.0))
     noisy = ([f"dit.history_noise={HISTORY_NOISE}"], (*run.sft_model(), f"generator.history_sigma={HISTORY_SIGMA}"))
-    chained = demo / "data_chained"
-    if not (chained / "manifest.json").is_file():  # the demo's scenes, training pairs from later clips too
-        nsp("data", "synth", "--world", "continuation", "--out", chained, "--train", plan.train, "--val", plan.val,
-            "--test", plan.test, "--seed", plan.seed, "--start-clips", ROLLOUT)
-    if not (demo / "latents_chained" / "manifest.json").is_file():
-        nsp("data", "cache", "--data", chained, "--checkpoint", demo / "init", "--out", demo / "latents_chained")
+    for name, first in (("chained", []), ("chained_first", ["--first-clip-too"])):
+        data, latents = demo / f"data_{name}", demo / f"latents_{name}"
+        if not (data / "manifest.json").is_file():  # the demo's scenes, training pairs from later clips too
+            nsp("data", "synth", "--world", "continuation", "--out", data, "--train", plan.train, "--val", plan.val,
+                "--test", plan.test, "--seed", plan.seed, "--start-clips", ROLLOUT, *first)
+        if not (latents / "manifest.json").is_file():
+            nsp("data", "cache", "--data", data, "--checkpoint", demo / "init", "--out", latents)
     t2v, rollouts = demo / "t2v" / "final", phases(("rollouts", FINETUNE_STEPS, "queries, connector, transformer", 0.0))
     trained = {  # name: (init, phases, overrides, model changes, latents)
         "sft_history_chained_noisy": (t2v, recipe, *noisy, demo / "latents_chained"),
+        "sft_history_chained_noisy_first": (t2v, recipe, *noisy, demo / "latents_chained_first"),
         "sft_then_chained_noisy": (demo / "sft" / "final", rollouts, *noisy, demo / "latents_chained"),
         "sft_history0": (t2v, recipe, [], ("generator.history_frames=0",), None)}  # queries only
     runs = {"history_1": (demo / "sft" / "final", []),
@@ -68,6 +74,7 @@ def measure(demo: Path) -> list[dict]:
             "history_1_chained_noisy": (demo / "sft_history_chained_noisy" / "final", []),
             "history_1_chained_noisy_clean_at_inference": (demo / "sft_history_chained_noisy" / "final",
                                                            ["--history-sigma", "0"]),
+            "history_1_chained_noisy_first": (demo / "sft_history_chained_noisy_first" / "final", []),
             "history_0": (demo / "sft_history0" / "final", [])}
     reports = {}
     for name, (checkpoint, extra) in runs.items():  # each model trained when first needed
@@ -81,7 +88,8 @@ def measure(demo: Path) -> list[dict]:
         reports[name] = json.loads((out / "report.json").read_text())
 
     forced = {name: teacher_forced(runs[name][0], demo / "data", plan, demo / "eval_history" / f"{name}_forced.json")
-              for name in ("history_1", "history_1_then_chained_noisy", "history_1_chained_noisy")}
+              for name in ("history_1", "history_1_then_chained_noisy", "history_1_chained_noisy",
+                           "history_1_chained_noisy_first")}
 
     def brief(report: dict) -> dict:
         m = report["methods"]["model"]

@@ -121,6 +121,19 @@ def test_oracle_passes_real_next_shots_and_fails_what_needs_no_understanding(fam
         assert not judge_cut(s, empty).passed
 
 
+def test_oracle_names_why_a_next_shot_fails():
+    s = CutScene.from_json({**scenes(4)[3].to_json(), "family": "time_skip", "lane": 0})
+    real = render_cut_clip(s, 1, 9, 64)
+    assert judge_cut(s, real).causes == [[]] * 9
+    column = CutScene.from_json({**s.to_json(), "lane": 2})  # the ball drawn in another column
+    assert all(c == ["ball_misplaced"] for c in judge_cut(s, render_cut_clip(column, 1, 9, 64)).causes)
+    recoloured = CutScene.from_json({**s.to_json(), "color": s.other})  # in another colour
+    assert all(c == ["ball_missing", "extra_colour"] for c in judge_cut(s, render_cut_clip(recoloured, 1, 9, 64)).causes)
+    lamp = scenes(4)[2]
+    other_lamp = CutScene.from_json({**lamp.to_json(), "lane": (lamp.lane + 1) % 3})
+    assert "lamp_wrong" in sum(judge_cut(lamp, render_cut_clip(other_lamp, 1, 9, 64)).causes, [])
+
+
 def test_oracle_reward_judges_cut_samples():
     from nsp.rewards import Candidate, build_reward
 

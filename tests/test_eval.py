@@ -241,3 +241,6 @@ def test_path_ablation_changes_only_what_reaches_the_dit(tmp_path):
     assert set(report["paths"]["understanding_gain"]) == {"history", "no history"}
     assert cells["null", True]["pass_rate"] == report["methods"]["history_only"]["pass_rate"]
     assert report["methods"]["real_next_scene"]["pass_rate"] == 1.0
+    failures = report["failures"]  # an untrained model fails every clip, each for at least one named reason
+    assert sum(v["clips"] for v in failures.values()) == 4
+    assert all(v["failed"] == v["clips"] and v["causes"] for v in failures.values())

@@ -35,12 +35,17 @@ def lamp_state(labels: np.ndarray, box: tuple[float, float, float, float]) -> in
     return int(np.bincount(inner.ravel(), minlength=ON + 1).argmax())
 
 
-def judge_frame(scene: CutScene, frame: np.ndarray, tau: float) -> tuple[list[float], bool]:
-    """Per-check scores in [0, 1] and whether the frame passes."""
+# Why a frame fails, as a viewer would say it: a ball that should show is not drawn (or too little of it), is drawn in
+# the wrong place, shows where it should be hidden; a ball of a colour the shot does not have; the wrong lamp lit.
+CAUSES = ("ball_missing", "ball_misplaced", "ball_not_hidden", "extra_colour", "lamp_wrong")
+
+
+def judge_frame(scene: CutScene, frame: np.ndarray, tau: float) -> tuple[list[float], bool, set[str]]:
+    """Per-check scores in [0, 1], whether the frame passes, and the causes (of CAUSES) where it does not."""
     size = frame.shape[0]
     state = shot_state(scene, tau)
     labels = classify(frame)
-    scores, ok = [], True
+    scores, ok, causes = [], True, set()
     expected = {color for color, *_ in state.balls}
     for (color, _, _, r), mask in zip(state.balls, visible_masks(state, size)):
         full, want = np.pi * (r * size) ** 2, int(mask.sum())
@@ -50,29 +55,36 @@ def judge_frame(scene: CutScene, frame: np.ndarray, tau: float) -> tuple[list[fl
             wy, wx = np.nonzero(mask)
             err = np.hypot((xs.mean() - wx.mean()) / size, (ys.mean() - wy.mean()) / size) if area else np.inf
             scores.append(min(1.0, area / (0.5 * want)) * float(np.exp(-0.5 * (err / TOLERANCE) ** 2)))
-            ok &= bool(area >= 0.4 * want and err <= TOLERANCE)
+            if area < 0.4 * want:
+                causes.add("ball_missing")
+            elif err > TOLERANCE:
+                causes.add("ball_misplaced")
         else:  # hidden or out of the frame: it must not show up
             scores.append(max(0.0, 1 - area / full) if area >= VISIBLE * full else 1.0)
-            ok &= area < VISIBLE * full
+            if area >= VISIBLE * full:
+                causes.add("ball_not_hidden")
     smallest = np.pi * ((R_WIDE if tau < 1 else R_CLOSE) * size) ** 2
     for color in set(PALETTE) - expected:  # nothing else appears
         area = int((labels == PALETTE.index(color)).sum())
         scores.append(1.0 if area < VISIBLE * smallest else max(0.0, 1 - area / smallest))
-        ok &= area < VISIBLE * smallest
+        if area >= VISIBLE * smallest:
+            causes.add("extra_colour")
     for box, on in state.lamps:
         right = lamp_state(labels, box) == (ON if on else OFF)
         scores.append(float(right))
-        ok &= right
-    return scores, ok
+        if not right:
+            causes.add("lamp_wrong")
+    return scores, not causes, causes
 
 
 def judge_cut(scene: CutScene, frames: np.ndarray, clip: int = 1) -> Judgement:
     """Does `frames` (T, S, S, 3) uint8 show shot `clip` (1: the next shot, after the cut) of `scene`?"""
     if frames.ndim != 4 or frames.shape[1] != frames.shape[2]:
         raise ValueError(f"expected square (T, S, S, 3) frames, got {frames.shape}")
-    scores, passed = [], []
+    scores, passed, causes = [], [], []
     for frame, tau in zip(frames, frame_times(len(frames), clip)):
-        s, ok = judge_frame(scene, frame, float(tau))
+        s, ok, why = judge_frame(scene, frame, float(tau))
         scores += s
         passed.append(ok)
-    return Judgement(float(np.mean(scores)), float(np.mean(passed)) >= PASS_FRAMES, passed)
+        causes.append(sorted(why))
+    return Judgement(float(np.mean(scores)), float(np.mean(passed)) >= PASS_FRAMES, passed, causes=causes)

@@ -28,6 +28,7 @@ class Judgement:
     passed: bool
     frame_passed: list[bool] = field(default_factory=list)
     balls: list[list[tuple[int, float, float]]] = field(default_factory=list)  # per frame: (area, x, y) per ball
+    causes: list[list[str]] = field(default_factory=list)  # per frame: why it fails (the cut oracle's CAUSES)
 
 
 def classify(frame: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:

@@ -22,6 +22,11 @@ def fmt(value, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
+def failed_line(family: str, v: dict) -> str:
+    causes = ", ".join(f"{c.replace('_', ' ')} {fmt(x, 2)}" for c, x in v["causes"].items())
+    return f"{family} {v['failed']} of {v['clips']}" + (f" ({causes})" if causes else "")
+
+
 def ci(pair) -> str:
     return f"[{fmt(pair[0], 2)}, {fmt(pair[1], 2)}]"
 
@@ -51,6 +56,10 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
     if families:
         lines += ["", "Model pass rate by scene family: " + ", ".join(f"{k} {fmt(v, 2)}" for k, v in families.items())
                   + "."]
+    if report.get("failures"):
+        lines += ["", "Why the model's predictions fail (the cut oracle; failed clips of each family, and the share of "
+                      "them with a failed frame of each cause): "
+                  + "; ".join(failed_line(f, v) for f, v in report["failures"].items()) + "."]
     if report.get("rollout"):
         lines += ["", f"Rollout: {len(report['rollout'])} clips chained from each context, each predicted from the "
                       "one before; clip k judged as the k-th scene after the context (continuity: its first frame "

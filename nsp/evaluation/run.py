@@ -19,6 +19,7 @@ import torch
 
 from nsp.evaluation import best_of, metrics, paths
 from nsp.evaluation.classify import classification_report, drawn_task_labels, right_answers
+from nsp.evaluation.failures import failure_causes
 from nsp.evaluation.predict import (DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
                                     load_pairs, predict)
 from nsp.evaluation.rollout import rollout
@@ -138,6 +139,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
             "change_vs_first": dict(zip(("change", "ci_low", "ci_high"),
                                         metrics.paired_difference(first_passed, per_clip["passed"])))},
         "paths": ablation,
+        "failures": failure_causes(pairs, [c[0] for c in predictions["model"]]),
         "sentences": sentence_report(pairs, [c[0] for c in predictions["model"]])
         if pairs[0].meta.get("source") == "sentence" else None,
         "classification": classification_report(pairs, [c[0] for c in predictions["model"]], drawn)
