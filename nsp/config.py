@@ -44,6 +44,9 @@ class VLMConfig(_Strict):
     attn_implementation: str = "sdpa"
     max_tokens: int = 1024  # context length budget (prompt + video + text)
     prompt: str = NSP_PROMPT
+    # > 0: the frozen VLM first writes this many tokens of its answer (greedy) and the queries follow them, so they
+    # read what it says comes next in words (where text conditions put it) as well as its view of the clip.
+    think_tokens: int = Field(0, ge=0)
     video: ContextVideoConfig = ContextVideoConfig()
 
 

@@ -22,6 +22,35 @@ def test_cached_query_pass_equals_plain_forward(tiny_model, batch):
     assert (cached - full).abs().max().item() <= 1e-5
 
 
+def test_think_tokens_are_the_vlm_s_greedy_answer_and_the_queries_follow_them(tiny_model, batch):
+    """vlm.think_tokens: the VLM writes its answer's first tokens (cached, one at a time) before the queries; the
+    query states equal one plain forward over context + those tokens + queries."""
+    from dataclasses import replace
+
+    enc, think = tiny_model.context_encoder, 3
+    enc.cfg = enc.cfg.model_copy(update={"think_tokens": think})
+    try:
+        cache = enc.encode_context(batch)
+        cached = enc.query_states(cache)
+    finally:
+        enc.cfg = enc.cfg.model_copy(update={"think_tokens": 0})
+    assert cache.thought.shape == (3, think) and cached.shape == (3, enc.num_queries, enc.hidden_size)
+    length, b = batch.context_length, len(batch.input_ids)
+    first = tiny_model.context_encoder.vlm(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                                           position_ids=batch.position_ids[:, :, :length],
+                                           pixel_values_videos=batch.pixel_values_videos,
+                                           video_grid_thw=batch.video_grid_thw).logits[:, -1].argmax(-1)
+    assert torch.equal(cache.thought[:, 0], first)
+    queries = batch.position_ids[:, :, length:]
+    written = replace(batch, input_ids=torch.cat([batch.input_ids, cache.thought], 1),
+                      attention_mask=torch.cat([batch.attention_mask, torch.ones(b, think, dtype=torch.long)], 1),
+                      mm_token_type_ids=torch.cat([batch.mm_token_type_ids, torch.zeros(b, think, dtype=torch.long)],
+                                                  1),
+                      position_ids=torch.cat([batch.position_ids[:, :, :length],
+                                              queries[:, :, :1] + torch.arange(think), queries + think], 2))
+    assert (cached - enc.query_states_full(written)).abs().max().item() <= 1e-5
+
+
 def test_gradients_reach_the_queries_and_never_the_vlm(tiny_model, batch):
     enc = tiny_model.context_encoder
     enc.queries.grad = None

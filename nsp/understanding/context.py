@@ -47,8 +47,9 @@ class ContextCache:
     """The context's per-layer keys/values (no grad), reusable for any number of query passes."""
 
     key_values: list[tuple[torch.Tensor, torch.Tensor]]
-    attention_mask: torch.Tensor  # (B, L + num_queries)
+    attention_mask: torch.Tensor  # (B, L + think + num_queries)
     query_position_ids: torch.Tensor  # (3, B, num_queries)
+    thought: torch.Tensor | None = None  # (B, think): the token ids the VLM wrote before the queries (think_tokens)
 
 
 def chat_ids(tokenizer, family: str, text: str, video: VideoInput | None) -> list[int]:
@@ -122,15 +123,16 @@ class ContextEncoder(nn.Module):
 
     def _tokenize(self, prompt: str, text: str | None, video: VideoInput | None) -> list[int]:
         ids = chat_ids(self.tokenizer, self.cfg.family, " ".join(s for s in (prompt, text) if s), video)
-        over = len(ids) + self.num_queries - self.cfg.max_tokens
+        over = len(ids) + self.cfg.think_tokens + self.num_queries - self.cfg.max_tokens
         if over > 0 and text:
             # Too long: shorten the free text (never the clip or the template) and tokenise again.
             text_ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
             keep = len(text_ids) - over
             if keep > 0:
                 return self._tokenize(prompt, self.tokenizer.decode(text_ids[:keep]), video)
-        if len(ids) + self.num_queries > self.cfg.max_tokens:
-            raise NSPError(f"context of {len(ids)} tokens + {self.num_queries} queries exceeds vlm.max_tokens="
+        if len(ids) + self.cfg.think_tokens + self.num_queries > self.cfg.max_tokens:
+            raise NSPError(f"context of {len(ids)} tokens + {self.cfg.think_tokens} think tokens + "
+                           f"{self.num_queries} queries exceeds vlm.max_tokens="
                            f"{self.cfg.max_tokens} (lower vlm.video.max_tokens_per_frame or raise vlm.max_tokens)")
         return ids
 
@@ -153,11 +155,21 @@ class ContextEncoder(nn.Module):
                              position_ids=batch.position_ids[:, :, :length],
                              pixel_values_videos=batch.pixel_values_videos, video_grid_thw=batch.video_grid_thw,
                              use_cache=True)
-        cache = out.past_key_values
+        cache, mask, queries = out.past_key_values, batch.attention_mask, batch.position_ids[:, :, length:]
+        thought = None
+        if self.cfg.think_tokens:  # the answer's first tokens, greedily, each at the next text position
+            hidden, written = out.last_hidden_state[:, -1:], []
+            for step in range(self.cfg.think_tokens):
+                token = self.vlm.lm_head(hidden).argmax(-1)
+                written.append(token)
+                mask = torch.cat([mask, mask.new_ones((len(mask), 1))], 1)
+                hidden = self.vlm.model.language_model(
+                    input_ids=token, attention_mask=mask, position_ids=queries[:, :, :1] + step,
+                    past_key_values=cache, use_cache=True).last_hidden_state
+            thought, queries = torch.cat(written, 1), queries + self.cfg.think_tokens
         kv = [(layer.keys, layer.values) for layer in cache.layers]
-        full_mask = torch.cat([batch.attention_mask, batch.attention_mask.new_ones((len(batch.input_ids),
-                                                                                  self.num_queries))], 1)
-        return ContextCache(kv, full_mask, batch.position_ids[:, :, length:])
+        full_mask = torch.cat([mask, mask.new_ones((len(mask), self.num_queries))], 1)
+        return ContextCache(kv, full_mask, queries, thought)
 
     def query_states(self, cache: ContextCache) -> torch.Tensor:
         """Run only the query tokens over the cached context; gradients reach the query embeddings."""
@@ -175,7 +187,7 @@ class ContextEncoder(nn.Module):
         return self.query_states(self.encode_context(batch))
 
     def query_states_full(self, batch: ContextBatch) -> torch.Tensor:
-        """Reference: one plain forward over context + queries (what `forward` must equal)."""
+        """Reference: one plain forward over context + queries (what `forward` must equal without think tokens)."""
         b, n = batch.input_ids.shape[0], self.num_queries
         mask = torch.cat([batch.attention_mask, batch.attention_mask.new_ones((b, n))], 1)
         embeds = self.vlm.get_input_embeddings()(batch.input_ids)
