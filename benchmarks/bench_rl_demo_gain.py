@@ -78,6 +78,14 @@ ALSO_TRIED = [
      "change": 0.013, "ci": [-0.007, 0.033], "seconds": 476,
      "by_family": {"lamp": 1.0, "next_room": 0.92, "reverse": 0.953, "time_skip": 0.533},
      "note": "the judge thinks before it answers (up to 64 tokens per candidate): 4x the seconds of the oracle's run"},
+    {"what": "the tiny judge's yes/no alone (no ground truth), DAPO up to 8 draws, lr 5e-5; the oracle only watched",
+     "command": RL + FRESH + "\"rl.rewards={judge: 1.0}\" \"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', "
+                "mode: binary}}\" rl.min_group_std=0.05 rl.max_draws=8 optim.lr=5e-5 \"rl.watch={oracle: {mode: pass}}\"",
+     "change": 0.013, "ci": [-0.008, 0.033], "seconds": 431, "failing": 18,
+     "by_family": {"lamp": 1.0, "next_room": 0.927, "reverse": 0.947, "time_skip": 0.533},
+     "reward_watch": {"judge on 16 validation contexts": [0.938, 0.938, 0.938],
+                      "oracle (watched) at steps 0 / 25 / 40": [0.964, 1.0, 0.968]},
+     "note": "as the oracle + judge run above, and as the oracle's DAPO runs: no real change"},
 ]
 
 
