@@ -45,7 +45,7 @@ def judge_frame(scene: CutScene, frame: np.ndarray, tau: float) -> tuple[list[fl
     size = frame.shape[0]
     state = shot_state(scene, tau)
     labels = classify(frame)
-    scores, ok, causes = [], True, set()
+    scores, causes = [], set()
     expected = {color for color, *_ in state.balls}
     for (color, _, _, r), mask in zip(state.balls, visible_masks(state, size)):
         full, want = np.pi * (r * size) ** 2, int(mask.sum())
