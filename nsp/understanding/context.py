@@ -3,7 +3,8 @@ pull that understanding out as hidden states.
 
 Because the VLM is frozen and causal, the context's keys and values do not depend on the queries. So the context
 runs once without grad (`encode_context`, a KV cache) and only the query tokens run with grad (`query_states`).
-`query_states_full` is the plain single forward over context + queries, kept as the reference it must equal."""
+`query_states_full` is the plain single forward over context + queries, kept as the reference it must equal. With
+`vlm.think_tokens` the VLM first writes that many tokens of its answer into the cache, and the queries follow them."""
 
 from __future__ import annotations
 
