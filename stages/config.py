@@ -54,6 +54,9 @@ class DataSection(_Strict):
     context_clip: float = Field(1.0, ge=0, le=1)  # sft: probability that the context clip is given
     context_text: float = Field(0.5, ge=0, le=1)  # sft: probability that the context caption is given
     condition_dropout: float = Field(0.1, ge=0, le=1)  # share of samples trained with the null condition (CFG)
+    # t2v: the caption written as the VLM's answer after the prompt, where vlm.think_tokens puts its own words at SFT
+    # (so the queries learn to read words where they will find them), instead of in the user's turn
+    text_as_answer: bool = False
     read_text: float = Field(0.0, ge=0, le=1)  # vlm: share of examples that are random words rendered as frames to read
     judge: float = Field(0.0, ge=0, le=1)  # vlm: share of examples that ask whether a candidate next clip follows
     val_batches: int = Field(4, ge=0)

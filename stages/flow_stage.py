@@ -34,10 +34,11 @@ class FlowStage(Stage):
     def make_batch(self, examples: list[LatentPair], rng: np.random.Generator, phase, train: bool) -> FlowBatch:
         raise NotImplementedError
 
-    def flow_batch(self, examples, texts, videos, target: str, rng, train: bool, prompt: str | None) -> FlowBatch:
+    def flow_batch(self, examples, texts, videos, target: str, rng, train: bool, prompt: str | None,
+                   answers: list[str] | None = None) -> FlowBatch:
         model = self.model
         device = model.context_encoder.queries.device
-        context = model.context_encoder.prepare(texts, videos, prompt).to(device)
+        context = model.context_encoder.prepare(texts, videos, prompt, answers).to(device)
         latents = torch.stack([e.latents[target] for e in examples]).to(device)
         drop = torch.from_numpy(rng.random(len(examples)) < self.cfg.data.condition_dropout) if train else \
             torch.zeros(len(examples), dtype=torch.bool)
@@ -124,5 +125,6 @@ def _take(context: ContextBatch, n: int):
         keep_patches = int(videos[:rows_with_video].prod(1).sum())
         videos = videos[:rows_with_video] if rows_with_video else None
     pixels = context.pixel_values_videos[:keep_patches] if keep_patches else None
+    answers = [None if t is None else t[:n] for t in (context.answer_ids, context.answer_mask)]
     return (context.input_ids[:n], context.attention_mask[:n], context.mm_token_type_ids[:n],
-            context.position_ids[:, :n], pixels, videos)
+            context.position_ids[:, :n], pixels, videos, *answers)

@@ -51,6 +51,48 @@ def test_think_tokens_are_the_vlm_s_greedy_answer_and_the_queries_follow_them(ti
     assert (cached - enc.query_states_full(written)).abs().max().item() <= 1e-5
 
 
+def test_given_answers_take_the_think_tokens_place_padding_masked(tiny_model, clip):
+    """data.text_as_answer (T2V): given answers are written where the VLM's own think tokens go, cut to think_tokens,
+    a short one padded and masked; the query states equal one plain forward over context + answer + queries."""
+    from dataclasses import replace
+
+    from nsp.errors import NSPError
+
+    enc, think = tiny_model.context_encoder, 4
+    answers = ["top red left. in the next room the red ball rolls in from the left", "red"]
+    with pytest.raises(NSPError, match="think_tokens"):
+        enc.prepare([None, None], [None, None], answers=answers)
+    enc.cfg = enc.cfg.model_copy(update={"think_tokens": think})
+    try:
+        given = tiny_model.prepare_context([None, None], [clip, None])
+        given = replace(given, **dict(zip(("answer_ids", "answer_mask"), enc._answers(answers))))
+        cache = enc.encode_context(given)
+        cached = enc.query_states(cache)
+    finally:
+        enc.cfg = enc.cfg.model_copy(update={"think_tokens": 0})
+    first = enc.tokenizer(answers[0], add_special_tokens=False)["input_ids"]
+    assert cache.thought[0].tolist() == first[:think]  # cut to think_tokens
+    short = len(enc.tokenizer(answers[1], add_special_tokens=False)["input_ids"])
+    assert 0 < short < think and given.answer_mask.tolist() == [[1] * think, [1] * short + [0] * (think - short)]
+    length, b = given.context_length, 2
+    queries = given.position_ids[:, :, length:]
+    written = replace(given, input_ids=torch.cat([given.input_ids, given.answer_ids], 1),
+                      attention_mask=torch.cat([given.attention_mask, given.answer_mask], 1),
+                      mm_token_type_ids=torch.cat([given.mm_token_type_ids, torch.zeros(b, think, dtype=torch.long)],
+                                                  1),
+                      position_ids=torch.cat([given.position_ids[:, :, :length],
+                                              queries[:, :, :1] + torch.arange(think), queries + think], 2))
+    assert (cached - enc.query_states_full(written)).abs().max().item() <= 1e-5
+    # the answer is read: another one changes the query states
+    other = replace(given, answer_ids=given.answer_ids.flip(0), answer_mask=given.answer_mask.flip(0))
+    enc.cfg = enc.cfg.model_copy(update={"think_tokens": think})
+    try:
+        changed = enc.query_states(enc.encode_context(other))
+    finally:
+        enc.cfg = enc.cfg.model_copy(update={"think_tokens": 0})
+    assert (changed - cached).abs().max().item() > 1e-4
+
+
 def test_gradients_reach_the_queries_and_never_the_vlm(tiny_model, batch):
     enc = tiny_model.context_encoder
     enc.queries.grad = None

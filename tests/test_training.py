@@ -90,6 +90,35 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     assert r.returncode == 0 and out.is_file(), r.stderr
 
 
+def test_t2v_text_as_answer_writes_the_caption_where_the_vlm_s_words_go(tiny_model):
+    """data.text_as_answer: the user's turn is the model's prompt alone; the caption (a cut's next shot: the answer the
+    tiny VLM was taught, outcome first) is the answer after it, cut to vlm.think_tokens."""
+    import numpy as np
+
+    from nsp.data.cache import LatentPair
+    from nsp.data.cuts import cut_answer, cut_captions, sample_cut_scene
+    from nsp.stages.config import TrainConfig
+    from nsp.stages.t2v import T2VStage
+
+    scenes = [sample_cut_scene(np.random.default_rng(i), family) for i, family in enumerate(("lamp", "time_skip"))]
+    examples = [LatentPair(f"k{i}", {"next": torch.zeros(4, 2, 2, 2)}, None,
+                           {"cut": s.to_json(), "captions": cut_captions(s), "fps": 8}) for i, s in enumerate(scenes)]
+    cfg = TrainConfig(stage="t2v", phases=[{"name": "p", "steps": 1, "trainable": ["connector"]}],
+                      data={"text_as_answer": True})
+    enc, think = tiny_model.context_encoder, 6
+    enc.cfg = enc.cfg.model_copy(update={"think_tokens": think})
+    try:
+        batch = T2VStage(cfg, tiny_model).make_batch(examples, np.random.default_rng(0), cfg.phases[0], train=False)
+    finally:
+        enc.cfg = enc.cfg.model_copy(update={"think_tokens": 0})
+    tok = enc.tokenizer
+    assert batch.target == "next"
+    assert batch.context.answer_ids.tolist() == [tok(cut_answer(s), add_special_tokens=False)["input_ids"][:think]
+                                                 for s in scenes]
+    user = tok.decode(batch.context.input_ids[0][batch.context.attention_mask[0].bool()])
+    assert enc.cfg.prompt in user and cut_captions(scenes[0])["next"] not in user
+
+
 def test_bf16_on_cpu_autocasts_the_step_and_fp32_does_not():
     from nsp.stages.config import TrainConfig
     from nsp.stages.engine import cpu_autocast

@@ -4,7 +4,8 @@ pull that understanding out as hidden states.
 Because the VLM is frozen and causal, the context's keys and values do not depend on the queries. So the context
 runs once without grad (`encode_context`, a KV cache) and only the query tokens run with grad (`query_states`).
 `query_states_full` is the plain single forward over context + queries, kept as the reference it must equal. With
-`vlm.think_tokens` the VLM first writes that many tokens of its answer into the cache, and the queries follow them."""
+`vlm.think_tokens` the VLM first writes that many tokens of its answer into the cache, and the queries follow them;
+given `answers` (T2V's captions, `data.text_as_answer`), those are written there instead of its own."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class ContextBatch:
     position_ids: torch.Tensor  # (3, B, L + num_queries): M-RoPE positions of context and queries
     pixel_values_videos: torch.Tensor | None = None  # all clips' patches, concatenated in batch order
     video_grid_thw: torch.Tensor | None = None  # (num_videos, 3)
+    answer_ids: torch.Tensor | None = None  # (B, think): given answer tokens in place of the VLM's own (padded)
+    answer_mask: torch.Tensor | None = None  # (B, think): 0 on the padding of answers shorter than think_tokens
 
     def to(self, device) -> "ContextBatch":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
@@ -100,11 +103,12 @@ class ContextEncoder(nn.Module):
         budget = max_tokens or self.cfg.max_tokens - self.num_queries
         return prepare_video(frames, fps, self.cfg.video, self.spec, budget)
 
-    def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None
-                ) -> ContextBatch:
-        """Chat-formatted contexts: [clip] + "<prompt> <text>", then the generation prompt; queries follow."""
-        if len(texts) != len(videos):
-            raise ValueError(f"{len(texts)} texts but {len(videos)} videos")
+    def prepare(self, texts: list[str | None], videos: list[VideoInput | None], prompt: str | None = None,
+                answers: list[str] | None = None) -> ContextBatch:
+        """Chat-formatted contexts: [clip] + "<prompt> <text>", then the generation prompt; queries follow.
+        `answers`: each row's answer, its first vlm.think_tokens tokens written where the VLM's own would be."""
+        if len(texts) != len(videos) or (answers is not None and len(answers) != len(texts)):
+            raise ValueError(f"{len(texts)} texts, {len(videos)} videos, {len(answers or texts)} answers")
         prompt = self.cfg.prompt if prompt is None else prompt
         rows = [self._tokenize(prompt, text, video) for text, video in zip(texts, videos)]
         pad = self.tokenizer.pad_token_id
@@ -120,7 +124,21 @@ class ContextEncoder(nn.Module):
         grid = torch.stack([v.video_grid_thw for v in clips]) if clips else None
         seconds = torch.tensor([v.second_per_grid_t for v in clips]) if clips else None
         positions = self._positions(ids, mask, types, grid, seconds)
-        return ContextBatch(ids, mask, types, positions, pixels, grid)
+        return ContextBatch(ids, mask, types, positions, pixels, grid, *self._answers(answers))
+
+    def _answers(self, answers: list[str] | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Answers as (ids, mask), each cut or padded to vlm.think_tokens."""
+        if answers is None:
+            return None, None
+        n = self.cfg.think_tokens
+        if not n:
+            raise NSPError("answers are written where the VLM's think tokens go: set vlm.think_tokens > 0")
+        ids = torch.full((len(answers), n), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(answers), n), dtype=torch.long)
+        for i, answer in enumerate(answers):
+            row = self.tokenizer(answer, add_special_tokens=False)["input_ids"][:n]
+            ids[i, :len(row)], mask[i, :len(row)] = torch.tensor(row, dtype=torch.long), 1
+        return ids, mask
 
     def _tokenize(self, prompt: str, text: str | None, video: VideoInput | None) -> list[int]:
         ids = chat_ids(self.tokenizer, self.cfg.family, " ".join(s for s in (prompt, text) if s), video)
@@ -158,7 +176,14 @@ class ContextEncoder(nn.Module):
                              use_cache=True)
         cache, mask, queries = out.past_key_values, batch.attention_mask, batch.position_ids[:, :, length:]
         thought = None
-        if self.cfg.think_tokens:  # the answer's first tokens, greedily, each at the next text position
+        if batch.answer_ids is not None:  # given answers, in one pass at the positions the VLM's own would take
+            steps = torch.arange(batch.answer_ids.shape[1], device=queries.device)
+            mask = torch.cat([mask, batch.answer_mask], 1)
+            self.vlm.model.language_model(input_ids=batch.answer_ids, attention_mask=mask,
+                                          position_ids=queries[:, :, :1] + steps, past_key_values=cache,
+                                          use_cache=True)
+            thought, queries = batch.answer_ids, queries + batch.answer_ids.shape[1]
+        elif self.cfg.think_tokens:  # the answer's first tokens, greedily, each at the next text position
             hidden, written = out.last_hidden_state[:, -1:], []
             for step in range(self.cfg.think_tokens):
                 token = self.vlm.lm_head(hidden).argmax(-1)
