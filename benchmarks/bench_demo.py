@@ -252,6 +252,20 @@ CUTS_TRIED = [
              "with think tokens hurts it (interval excluding 0, one seed): from T2V the queries keep reading where "
              "captions were and barely follow the VLM's words (time skip 0.40 / 0.34 with the column named right / "
              "wrong), from scratch they learn to (0.62 / 0.27). Think tokens change little overall"},
+    {"what": "T2V with the caption as the VLM's answer (data.text_as_answer, think 24): T2V writes each caption "
+             "where SFT with think tokens puts the VLM's own words, then the same SFT with think 24 from it",
+     "command": "the demo's T2V command with model.patch.vlm.think_tokens=24 data.text_as_answer=true; the demo's "
+                "SFT command from its checkpoint with model.patch.vlm.think_tokens=24; nsp eval as above",
+     "pass_rate": {"T2V as answer, think": 0.847, "T2V, think": 0.835, "no pretraining, think": 0.867},
+     "paired": {"T2V as answer - T2V, both with think": {"change": 0.012, "ci": [-0.012, 0.033]},
+                "T2V as answer - no pretraining, both with think": {"change": -0.02, "ci": [-0.042, 0.0]},
+                "T2V as answer, think - T2V (the demo's +SFT)": {"change": 0.008, "ci": [-0.017, 0.033]}},
+     "time_skip": {"T2V as answer, think": 0.473, "T2V, think": 0.387, "no pretraining, think": 0.52},
+     "time_skip_by_what_the_vlm_said": {"T2V as answer, think": {"column right": 0.569, "column wrong": 0.22}},
+     "note": "where T2V writes the caption decides whether SFT reads the VLM's words: given as the answer, the "
+             "queries follow them (time skip 0.57 / 0.22 with the column named right / wrong, as from scratch) "
+             "instead of barely (0.40 / 0.34). It undoes most of T2V's harm but does not turn it into help: still "
+             "0.02 below no pretraining, one seed"},
     {"what": "SFT without captions: the 1600 more steps above with data.context_text=0 (the clip alone, as "
              "evaluated), against the same with captions half the time",
      "command": "the demo's SFT command with --init DEMO/sft/final optim.lr=2e-4 data.context_text=0.0 and 1600 "
