@@ -266,6 +266,18 @@ CUTS_TRIED = [
              "queries follow them (time skip 0.57 / 0.22 with the column named right / wrong, as from scratch) "
              "instead of barely (0.40 / 0.34). It undoes most of T2V's harm but does not turn it into help: still "
              "0.02 below no pretraining, one seed"},
+    {"what": "T2V x the VLM's words with scarce pairs: the 400-pair, 1200-step SFT above with think 24, from the "
+             "demo's T2V checkpoint, from the T2V with the caption as the VLM's answer (data.text_as_answer) or from "
+             "the untrained one; 600 held-out contexts of that data, the same starting noise",
+     "command": "the scarce-pairs commands above with model.patch.vlm.think_tokens=24, --init DEMO/t2v/final, "
+                "T2V_AS_ANSWER/final or DEMO/init",
+     "pass_rate": {"T2V, think": 0.617, "T2V as answer, think": 0.580, "no pretraining, think": 0.597,
+                   "T2V (no think, above)": 0.532, "no pretraining (no think, above)": 0.540},
+     "paired": {"T2V - no pretraining, both with think": {"change": 0.02, "ci": [-0.01, 0.05]},
+                "T2V as answer - no pretraining, both with think": {"change": -0.017, "ci": [-0.052, 0.018]}},
+     "note": "with few pairs the VLM's words lift every start by about 0.06-0.08 and T2V leans ahead (+0.020) but "
+             "its interval still holds 0; writing the caption as the VLM's answer does not help here either. "
+             "One seed each"},
     {"what": "SFT without captions: the 1600 more steps above with data.context_text=0 (the clip alone, as "
              "evaluated), against the same with captions half the time",
      "command": "the demo's SFT command with --init DEMO/sft/final optim.lr=2e-4 data.context_text=0.0 and 1600 "
