@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.bench_everything import CONFIG, MODEL
+from benchmarks.bench_everything import CONFIG, MODEL, TOPICS_FIRST, phases
 from benchmarks.common import in_kept_or_temporary_dir, nsp, result, train_from_preset
 
 COMMAND = "python -m benchmarks.run topics_alone"
-STEPS, EVERY, STRONG_GUIDANCE = 2400, 600, 6.0
+STEPS, EVERY, STRONG_GUIDANCE = TOPICS_FIRST, 600, 6.0
 
 
 def accuracy(report: dict) -> dict:
@@ -41,9 +41,8 @@ def measure(root: Path) -> list[dict]:
     data = root / "data"
     if not (data / "manifest.json").is_file():
         nsp("data", "everything", "--out", data, "--tasks", "topics")
-    phases = f"phases=[{{name: classify, steps: {STEPS}, trainable: [queries, connector, transformer]}}]"
     saving = (f"run.val_every={EVERY}", f"run.save_every={EVERY}", f"run.keep_last={STEPS // EVERY}")
-    final = train_from_preset(root, data, CONFIG, MODEL, train=(phases, *saving))
+    final = train_from_preset(root, data, CONFIG, MODEL, train=(phases(STEPS), *saving))
     curve = {}
     for saved in sorted((root / "run" / "checkpoints").glob("step-*")):  # every one the run kept, but the last
         step = int(saved.name.split("-")[1])
@@ -68,7 +67,7 @@ def measure(root: Path) -> list[dict]:
                                      {"accuracy": round(cell["accuracy"], 4), "ci": cell["accuracy_ci"]}
                                      for cell in cells},
                    train_command=f"nsp train sft --config {CONFIG} --data DATA --out RUN data.cache=LATENTS "
-                                 f"'{phases}'")]
+                                 f"'{phases(STEPS)}'")]
 
 
 def run() -> list[dict]:
