@@ -66,8 +66,8 @@ def nsp(*args) -> None:
 
 
 def on_demo_run(measure, *plan: str) -> list[dict]:
-    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (over an hour
-    on 2 CPU cores; `plan`: its key=value settings) in a temporary directory."""
+    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (35 to 70
+    minutes on 2 CPU cores; `plan`: its key=value settings) in a temporary directory."""
     given = os.environ.get("NSP_BENCH_DEMO")
     if given:
         return measure(Path(given))

@@ -255,12 +255,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. About 70 minutes on 2 CPU cores (--quick: about 10 minutes). Re-running "
+                                   "--out. 35 to 70 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
                                    "e.g. sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
-    p.add_argument("--quick", action="store_true", help="a smaller plan (about 10 minutes on 2 CPU cores)")
+    p.add_argument("--quick", action="store_true", help="a smaller plan (5 to 10 minutes on 2 CPU cores, by host)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="demo plan settings (e.g. sft_steps=3000)")
     p.set_defaults(handler=run)
 
