@@ -278,6 +278,18 @@ CUTS_TRIED = [
      "note": "with few pairs the VLM's words lift every start by about 0.06-0.08 and T2V leans ahead (+0.020) but "
              "its interval still holds 0; writing the caption as the VLM's answer does not help here either. "
              "One seed each"},
+    {"what": "the T2V and no-pretraining scarce-pairs SFT with think 24 above, again with training seed 1 (the same "
+             "400 pairs, the same 600 held-out contexts and starting noise)",
+     "command": "the scarce-pairs commands above with model.patch.vlm.think_tokens=24 run.seed=1, --init "
+                "DEMO/t2v/final or DEMO/init",
+     "pass_rate": {"T2V, think": 0.570, "no pretraining, think": 0.605},
+     "paired": {"T2V - no pretraining, both with think": {"change": -0.035, "ci": [-0.07, -0.002]}},
+     "by_family": {"T2V, think": {"lamp": 0.993, "next_room": 0.373, "reverse": 0.693, "time_skip": 0.22},
+                   "no pretraining, think": {"lamp": 0.987, "next_room": 0.42, "reverse": 0.82, "time_skip": 0.193}},
+     "seconds": {"T2V SFT": 238, "no pretraining SFT": 272},
+     "note": "seed 0 gave T2V +0.020 [-0.01, 0.05], seed 1 -0.035 [-0.07, -0.002]: the training seed moves the "
+             "difference by more than either run's effect, and the two together (mean -0.008) show no help from "
+             "pretraining with few pairs either"},
     {"what": "SFT without captions: the 1600 more steps above with data.context_text=0 (the clip alone, as "
              "evaluated), against the same with captions half the time",
      "command": "the demo's SFT command with --init DEMO/sft/final optim.lr=2e-4 data.context_text=0.0 and 1600 "
