@@ -32,11 +32,16 @@ RL = ("nsp train rl --config stages/configs/rl_tiny.yaml --init DEMO/sft/final -
 # DEMO_RL: nsp data synth --out DEMO_RL --seed 1 --train 2000 --val 32 --test 0 --disjoint-from DEMO/data
 FRESH = "--data DEMO_RL rl.context_text=false "
 DAPO = "\"rl.reward_options={oracle: {mode: pass}}\" rl.min_group_std=0.05 "
+# the tiny judge's yes/no as the only reward (no ground truth), the oracle only watched
+JUDGE_ALONE = (RL + FRESH + "\"rl.rewards={judge: 1.0}\" "
+               "\"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', mode: binary}}\" rl.min_group_std=0.05 "
+               "rl.max_draws=8 optim.lr=5e-5 \"rl.watch={oracle: {mode: pass}}\"")
 # DEMO_RL_TS: fresh time-skip contexts only (the 2000 of DEMO_RL's draw that are time skip, and 16 for validation)
 TIME_SKIP_ONLY = ("python -c \"from nsp.data.synth import draw_scenes, scene_keys_of, synthesize; "
                   "d = draw_scenes({'train': 8000, 'val': 64}, 1, 'cuts', scene_keys_of(['DEMO/data'], 'cuts')); "
                   "synthesize('DEMO_RL_TS', {}, scenes={s: [x for x in v if x.family == 'time_skip'][:2000 if s == "
                   "'train' else 16] for s, v in d.items()})\"")
+TIME_SKIP = "--data DEMO_RL_TS rl.context_text=false "
 ALSO_TRIED = [
     {"what": "the demo's RL before: its own training contexts, with their captions",
      "command": RL + "--data DEMO/data rl.context_text=true",
@@ -84,8 +89,7 @@ ALSO_TRIED = [
      "by_family": {"lamp": 1.0, "next_room": 0.92, "reverse": 0.953, "time_skip": 0.533},
      "note": "the judge thinks before it answers (up to 64 tokens per candidate): 4x the seconds of the oracle's run"},
     {"what": "the tiny judge's yes/no alone (no ground truth), DAPO up to 8 draws, lr 5e-5; the oracle only watched",
-     "command": RL + FRESH + "\"rl.rewards={judge: 1.0}\" \"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', "
-                "mode: binary}}\" rl.min_group_std=0.05 rl.max_draws=8 optim.lr=5e-5 \"rl.watch={oracle: {mode: pass}}\"",
+     "command": JUDGE_ALONE,
      "change": 0.013, "ci": [-0.008, 0.033], "seconds": 431, "failing": 18,
      "by_family": {"lamp": 1.0, "next_room": 0.927, "reverse": 0.947, "time_skip": 0.533},
      "reward_watch": {"judge on 16 validation contexts": [0.938, 0.938, 0.938],
@@ -95,8 +99,7 @@ ALSO_TRIED = [
     # The entries below ran on an AMD EPYC host about 1.8x faster than the one above (the demo's 4800 SFT steps in
     # 808 s there against 1474 s), so their seconds are not comparable with the entries above.
     {"what": "the tiny judge's yes/no alone, as above, with the judge of two training runs (agreement 0.965)",
-     "command": RL + FRESH + "\"rl.rewards={judge: 1.0}\" \"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', "
-                "mode: binary}}\" rl.min_group_std=0.05 rl.max_draws=8 optim.lr=5e-5 \"rl.watch={oracle: {mode: pass}}\"",
+     "command": JUDGE_ALONE,
      "change": -0.013, "ci": [-0.032, 0.005], "seconds": 232,
      "by_family": {"lamp": 1.0, "next_room": 0.887, "reverse": 0.92, "time_skip": 0.493},
      "reward_watch": {"judge on 16 validation contexts at steps 0 / 25 / 40": [0.938, 1.0, 1.0],
@@ -104,12 +107,12 @@ ALSO_TRIED = [
      "note": "the judge is satisfied (yes to every validation context) while the oracle does not move: on the policy's "
              "own samples RL finds what the judge accepts rather than what passes"},
     {"what": "time skip only (the family that fails), pass/fail reward, DAPO up to 8 draws, lr 5e-5",
-     "command": RL + "--data DEMO_RL_TS rl.context_text=false " + DAPO + "rl.max_draws=8 optim.lr=5e-5",
+     "command": RL + TIME_SKIP + DAPO + "rl.max_draws=8 optim.lr=5e-5",
      "data_command": TIME_SKIP_ONLY,
      "change": 0.003, "ci": [-0.015, 0.022], "seconds": 71,
      "by_family": {"lamp": 1.0, "next_room": 0.94, "reverse": 0.913, "time_skip": 0.513}},
     {"what": "time skip only, as above, lr 1e-4 and the ratio clipped at 1e-2 instead of 1e-3",
-     "command": RL + "--data DEMO_RL_TS rl.context_text=false " + DAPO + "rl.max_draws=8 optim.lr=1e-4 "
+     "command": RL + TIME_SKIP + DAPO + "rl.max_draws=8 optim.lr=1e-4 "
                 "rl.clip_range=0.01",
      "data_command": TIME_SKIP_ONLY,
      "change": -0.005, "ci": [-0.032, 0.022], "seconds": 68,
