@@ -52,6 +52,11 @@ def start_model(cfg, phase: int, out: Path):
 
 
 # ---- distributed set-up -------------------------------------------------------------------------------------------
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS has one: `nsp demo jobs=2` splits them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def setup_distributed() -> tuple[int, int, torch.device]:
     """(rank, world size, device). Works under torchrun / the deepspeed launcher, or alone (a world of one)."""
     use_cpu_deepspeed_without_gpu()
@@ -70,7 +75,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
         device, backend = torch.device("cpu"), "gloo"
         # Processes on one CPU share its cores: don't oversubscribe them.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", 1)))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+        torch.set_num_threads(max(1, usable_cores() // local_world))
     deepspeed.init_distributed(dist_backend=backend, verbose=False)
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
 
@@ -299,6 +304,8 @@ class Trainer:
                 _truncate_metrics(self.out / "metrics.jsonl", self.state["global_step"])
             (self.out / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n")
             self.tb = SummaryWriter(str(self.out / "tensorboard"))
+            if self.device.type == "cpu":  # the cores a run may use decide its speed (and `nsp demo jobs=2` splits them)
+                print(f"nsp train: {self.world} process(es) on the CPU, {torch.get_num_threads()} thread(s) each")
         model = self.load_model().to(self.device)
         if cfg.dit.lora_rank and model.lora is None:
             model.add_dit_lora(cfg.dit.lora_rank, cfg.dit.lora_alpha)

@@ -1,6 +1,7 @@
 """`nsp demo`: the whole chain on a minimal plan (every step really runs), resuming, and the goal checks."""
 
 import json
+import os
 
 import pytest
 
@@ -58,11 +59,36 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert changed.returncode == 2 and "another plan" in changed.stderr
 
 
+def test_demo_trains_the_ablation_beside_the_chain_with_jobs_2(tmp_path):
+    out = tmp_path / "demo"
+    r = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0", "jobs=2", timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    timings = json.loads((out / "timings.json").read_text())
+    summary = json.loads((out / "demo_report.json").read_text())
+    assert (out / "sft_scratch" / "final" / "nsp_config.json").is_file()
+    assert json.loads((out / "eval" / "sft_scratch" / "report.json").read_text())["contexts"] == 6
+    cores = len(os.sched_getaffinity(0))
+    if cores < 2:  # nothing to split: one step after another, as with jobs=1
+        assert "sft_scratch_wait" not in timings
+        return
+    # it started with T2V, in its own process on the second half of the cores, its output in a log
+    assert "sft_scratch trains beside the next steps" in r.stdout
+    assert f"1 process(es) on the CPU, {cores - cores // 2} thread(s) each" in (out / "sft_scratch.log").read_text()
+    assert f"1 process(es) on the CPU, {cores // 2} thread(s) each" in r.stdout  # T2V and SFT: the first half
+    # the demo's wall time counts the wait for it, not its own time
+    assert summary["total_minutes"] == round((sum(timings.values()) - timings["sft_scratch"]) / 60, 1)
+    assert timings["sft_scratch_wait"] < timings["sft_scratch"]
+    again = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0", "jobs=2")
+    assert again.returncode == 0 and again.stdout.count("done earlier, skipped") == 9
+
+
 def test_demo_rejects_unknown_settings(tmp_path):
     r = run_nsp("demo", "--out", tmp_path / "d", "sft_stepz=3")
     assert r.returncode == 2 and "sft_stepz=3: unknown demo setting" in r.stderr
     r = run_nsp("demo", "--out", tmp_path / "d", "bf16=2")
     assert r.returncode == 2 and "bf16=2: expected 0 or 1" in r.stderr
+    r = run_nsp("demo", "--out", tmp_path / "d", "jobs=3")
+    assert r.returncode == 2 and "jobs=3: expected 1 or 2" in r.stderr
     assert not (tmp_path / "d").exists()
 
 

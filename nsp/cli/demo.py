@@ -13,9 +13,11 @@ resumes from its last checkpoint. The plan's numbers can be changed as key=value
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -54,6 +56,10 @@ class DemoPlan:
     bf16: int = 1  # 1: T2V and SFT in bf16 where the hardware has it (a CPU: autocast; 17% faster here), 0: fp32
     seed: int = 0
     world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
+    # 2: the ablation's SFT without pretraining trains beside T2V -> SFT -> RL, each on half the cores (more SFT steps
+    # per second in all where one run leaves cores idle between its small ops; thread counts change float rounding,
+    # so a run's numbers differ slightly from jobs=1's). 1: one step after another.
+    jobs: int = 1
 
 
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
@@ -66,6 +72,8 @@ WATCHED = {"cuts": {"reference": {}, "judge": {"path": "nsp:tiny_judge_cuts"}}, 
 CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")}
 RL_VAL_CONTEXTS = 16  # the RL run's validation contexts (rl.val_contexts; at most the plan's val), fresh scenes too
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
+# With jobs=2, a step that trains beside the others: started when the step named here starts, waited for at its own.
+BESIDE = {"sft_scratch": "t2v"}
 
 
 def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
@@ -83,6 +91,8 @@ def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
             raise NSPError(f"{key}={value}: expected a positive whole number")
         if key == "bf16" and value > 1:
             raise NSPError(f"{key}={value}: expected 0 or 1")
+        if key == "jobs" and value > 2:
+            raise NSPError(f"{key}={value}: expected 1 or 2 (the demo has two independent training chains)")
         plan[key] = value
     return DemoPlan(**plan)
 
@@ -96,11 +106,46 @@ def training_precision(plan: DemoPlan) -> str:
     return "fp32"
 
 
-def nsp(*args) -> None:
-    """One step as its own `nsp` process (its own progress bar with ETA); a failure stops the demo."""
-    cmd = [sys.executable, "-m", "nsp.cli.main", *map(str, args)]
-    if subprocess.run(cmd).returncode != 0:
+def nsp_command(args) -> list[str]:
+    return [sys.executable, "-m", "nsp.cli.main", *map(str, args)]
+
+
+def nsp(*args, cores: set[int] | None = None) -> None:
+    """One step as its own `nsp` process (its own progress bar with ETA), on `cores` (None: all); a failure stops
+    the demo."""
+    affinity = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+    if subprocess.run(nsp_command(args), preexec_fn=affinity).returncode != 0:
         raise NSPError(f"step failed: nsp {' '.join(map(str, args))}")
+
+
+class Beside:
+    """A demo step trained in its own process beside the others, on its own cores, its output in a log file."""
+
+    def __init__(self, name: str, args: list, cores: set[int], log: Path):
+        self.name, self.args, self.log, self.started = name, args, log, time.perf_counter()
+        self.seconds: float | None = None
+        with log.open("w") as f:
+            self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
+                                            preexec_fn=lambda: os.sched_setaffinity(0, cores))
+        self._watch = threading.Thread(target=self._time, daemon=True)
+        self._watch.start()
+
+    def _time(self) -> None:
+        self.process.wait()
+        self.seconds = round(time.perf_counter() - self.started, 1)
+
+    def wait(self) -> float:
+        """Its own wall time, once it has finished; a failure stops the demo."""
+        self._watch.join()
+        if self.process.returncode != 0:
+            raise NSPError(f"step failed: nsp {' '.join(map(str, self.args))} (its output: {self.log})")
+        return self.seconds
+
+    def stop(self) -> None:
+        """The demo stopped early: end it too (a training run resumes from its last checkpoint next time)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
 
 
 def phases(*items: tuple[str, int, str, float]) -> str:
@@ -111,6 +156,8 @@ def phases(*items: tuple[str, int, str, float]) -> str:
 class Demo:
     def __init__(self, out: Path, plan: DemoPlan):
         self.out, self.plan, self.timings = out, plan, {}
+        self.beside: dict[str, Beside] = {}  # jobs=2: steps running beside the others, by name
+        self.cores: set[int] | None = None  # the other steps' cores while a step runs beside them (None: all)
         self.steps = [("data", self.data), ("init", self.init), ("cache", self.cache), ("t2v", self.t2v),
                       ("sft", self.sft), ("rl", self.rl), ("sft_scratch", self.sft_scratch), ("eval", self.evaluate),
                       ("predict", self.predict)]
@@ -118,48 +165,92 @@ class Demo:
     def run(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         plan_file = self.out / "plan.json"
-        if plan_file.is_file() and json.loads(plan_file.read_text()) != asdict(self.plan):
+        # A plan written before a setting existed holds that setting's default.
+        if plan_file.is_file() and {**asdict(DemoPlan()), **json.loads(plan_file.read_text())} != asdict(self.plan):
             raise NSPError(f"--out {self.out}: holds a demo run with another plan (see {plan_file}); "
                            "use another --out or delete it")
         plan_file.write_text(json.dumps(asdict(self.plan), indent=2) + "\n")
         timings_file = self.out / "timings.json"
         self.timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
-        for i, (name, step) in enumerate(self.steps, 1):
-            done = self.out / f".done-{name}"
-            if done.is_file():
-                print(f"nsp demo [{i}/{len(self.steps)}] {name}: done earlier, skipped")
-                continue
-            print(f"nsp demo [{i}/{len(self.steps)}] {name}", flush=True)
-            start = time.perf_counter()
-            step()
-            self.timings[name] = round(time.perf_counter() - start, 1)
-            timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
-            done.touch()
+        try:
+            for i, (name, step) in enumerate(self.steps, 1):
+                done = self.out / f".done-{name}"
+                if done.is_file():
+                    print(f"nsp demo [{i}/{len(self.steps)}] {name}: done earlier, skipped")
+                    continue
+                self.start_beside(name)
+                print(f"nsp demo [{i}/{len(self.steps)}] {name}", flush=True)
+                start = time.perf_counter()
+                if name in self.beside:
+                    # Only the wait counts toward the demo's wall time; the step's own time is kept beside it.
+                    self.timings[name] = self.beside.pop(name).wait()
+                    self.timings[f"{name}_wait"] = round(time.perf_counter() - start, 1)
+                    self.cores = None
+                else:
+                    step()
+                    self.timings[name] = round(time.perf_counter() - start, 1)
+                timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
+                done.touch()
+        finally:
+            for running in self.beside.values():
+                running.stop()
         self.write_report()
+
+    def start_beside(self, name: str) -> None:
+        """jobs=2: when `name` starts, start the steps that train beside it (BESIDE), on the second half of the
+        cores; the steps from `name` on get the first half until they are waited for."""
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []  # else: one by one
+        for later, starts_with in BESIDE.items():
+            if (starts_with != name or self.plan.jobs < 2 or len(cores) < 2 or later in self.beside
+                    or (self.out / f".done-{later}").is_file() or not self.command(later)):
+                continue
+            half = len(cores) // 2
+            log = self.out / f"{later}.log"
+            print(f"nsp demo: {later} trains beside the next steps, on cores {cores[half:]} "
+                  f"(its progress: tail -f {log})", flush=True)
+            self.beside[later] = Beside(later, self.command(later), set(cores[half:]), log)
+            self.cores = set(cores[:half])
+
+    def command(self, name: str) -> list | None:
+        """The `nsp` arguments of a step that can run beside the others (None: it has nothing to do)."""
+        if name == "sft_scratch" and self.plan.scratch_sft_steps:
+            return self.train_args("sft", "sft_scratch", self.out / "init",
+                                   phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer",
+                                           0.0)), model=self.sft_model())
+        return None
 
     # ---- the steps ------------------------------------------------------------------------------------------------
     def data(self):
         p = self.plan
-        nsp("data", "synth", "--world", p.world, "--out", self.out / "data", "--train", p.train, "--val", p.val,
-            "--test", p.test, "--seed", p.seed, "--force")
+        self.nsp("data", "synth", "--world", p.world, "--out", self.out / "data", "--train", p.train, "--val",
+                 p.val, "--test", p.test, "--seed", p.seed, "--force")
 
     def init(self):
-        nsp("init", "--preset", "tiny", "--out", self.out / "init", "--seed", self.plan.seed, "--force",
-            *self.model_settings())
+        self.nsp("init", "--preset", "tiny", "--out", self.out / "init", "--seed", self.plan.seed, "--force",
+                 *self.model_settings())
 
     def cache(self):
         shutil.rmtree(self.out / "latents", ignore_errors=True)
-        nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
-            self.out / "latents")
+        self.nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
+                 self.out / "latents")
 
     def model_settings(self) -> list[str]:
         """What every demo checkpoint is made of and samples with: the world's tiny VAE and VLM, its guidance."""
         return [*TINY_ASSETS[self.plan.world], f"sampling.guidance={GUIDANCE[self.plan.world]}"]
 
+    def nsp(self, *args) -> None:
+        if self.cores and all(b.process.poll() is not None for b in self.beside.values()):
+            self.cores = None  # what ran beside has finished: the cores are all this step's again
+        nsp(*args, cores=self.cores)
+
     def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = (),
               cache: Path | None = None) -> None:
-        """`model`: changes to the model (key=value) on top of `model_settings`; `cache`: latents other
-        than the demo's own."""
+        self.nsp(*self.train_args(stage, name, init, *overrides, model=model, cache=cache))
+
+    def train_args(self, stage: str, name: str, init: Path | None, *overrides: str,
+                   model: tuple[str, ...] = (), cache: Path | None = None) -> list:
+        """`nsp train` arguments. `model`: changes to the model (key=value) on top of `model_settings`; `cache`:
+        latents other than the demo's own."""
         patch = [f"model.patch.{change}" for change in (*self.model_settings(), *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
                 "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
@@ -168,7 +259,7 @@ class Demo:
         else:
             args += [f"data.cache={cache or self.out / 'latents'}",
                      f"deepspeed.precision={training_precision(self.plan)}"]
-        nsp(*args, *(["--init", init] if init else []))
+        return [*args, *(["--init", init] if init else [])]
 
     def t2v(self):
         p = self.plan
@@ -190,8 +281,8 @@ class Demo:
         p = self.plan
         if p.rl_steps:
             val = min(RL_VAL_CONTEXTS, p.val)
-            nsp("data", "synth", "--world", p.world, "--out", self.out / "data_rl", "--train", p.rl_contexts, "--val",
-                val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
+            self.nsp("data", "synth", "--world", p.world, "--out", self.out / "data_rl", "--train", p.rl_contexts,
+                     "--val", val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", p.rl_steps, "queries, connector, transformer", 0.0)),
                        f"rl.watch={json.dumps(WATCHED[p.world])}", f"rl.val_contexts={val}")
@@ -200,9 +291,7 @@ class Demo:
 
     def sft_scratch(self):
         if self.plan.scratch_sft_steps:
-            self.train("sft", "sft_scratch", self.out / "init",
-                       phases(("pairs", self.plan.scratch_sft_steps, "queries, connector, transformer", 0.0)),
-                       model=self.sft_model())
+            self.nsp(*self.command("sft_scratch"))
 
     def evaluate(self):
         p = self.plan
@@ -213,7 +302,7 @@ class Demo:
                 continue
             args = ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
                     self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed]
-            nsp(*args, *(["--baselines", "--paths"] if run == "rl" else []))
+            self.nsp(*args, *(["--baselines", "--paths"] if run == "rl" else []))
 
     def predict(self):
         from PIL import Image
@@ -231,7 +320,7 @@ class Demo:
         example.mkdir(exist_ok=True)
         write_video(example / "context.mp4", pair.context.frames, pair.context.fps)
         write_video(example / "real_next.mp4", pair.next.frames, pair.next.fps)
-        nsp("predict", example / "context.mp4", "--checkpoint", final, "--out", example / "predicted_next.mp4",
+        self.nsp("predict", example / "context.mp4", "--checkpoint", final, "--out", example / "predicted_next.mp4",
             "--steps", self.plan.eval_steps, "--seed", self.plan.seed)
         predicted = read_video(example / "predicted_next.mp4").frames
         Image.fromarray(sheet([[pair.context.frames, predicted, pair.next.frames]], frames_per_clip=9)).save(
@@ -257,7 +346,9 @@ def add_parser(sub) -> None:
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
                                    "--out. 35 to 70 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
-                                   "e.g. sft_steps=3000 (see nsp/cli/demo.py: DemoPlan).")
+                                   "e.g. sft_steps=3000, or jobs=2 to train the ablation's SFT without pretraining "
+                                   "beside T2V -> SFT -> RL, each on half the cores (see nsp/cli/demo.py: "
+                                   "DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
     p.add_argument("--quick", action="store_true", help="a smaller plan (5 to 10 minutes on 2 CPU cores, by host)")
