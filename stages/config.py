@@ -102,6 +102,9 @@ class DiTSection(_Strict):
     # the DiT is told the level (Video-GPT-style noise-augmented history): it learns not to copy the history's
     # flaws, which is what a rollout feeds it. Sample such a model with generator.history_sigma > 0.
     history_noise: float = Field(0.0, ge=0.0, le=1.0)
+    # torch.compile the DiT in place (its checkpoint keys stay as they are): faster steps after a compile on the
+    # first ones (and once more for each new input shape, e.g. T2V's images, then its videos).
+    compile: bool = False
 
 
 class EMASection(_Strict):

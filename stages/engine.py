@@ -311,6 +311,10 @@ class Trainer:
             model.add_dit_lora(cfg.dit.lora_rank, cfg.dit.lora_alpha)
         if cfg.dit.gradient_checkpointing:
             model.generator.transformer.enable_gradient_checkpointing()
+        if cfg.dit.compile:
+            model.generator.transformer.compile()
+            if self.main:
+                print("nsp train: the DiT is compiled (torch.compile) on its first steps, which are slow")
         stage = STAGES[cfg.stage](cfg, model, self.rank, self.world)
         val_batches = stage.val_batches()
         stop_at = min(cfg.total_steps, self.max_steps or cfg.total_steps)

@@ -159,6 +159,23 @@ def test_vlm_stage_trains_only_the_vlm_and_embeds_it(data, tmp_path):
     assert type(model.context_encoder.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
 
 
+def test_a_compiled_dit_trains_the_same_model_and_saves_the_same_keys(data, tmp_path):
+    runs = {}
+    for compiled in (False, True):
+        out = runs[compiled] = tmp_path / f"compile_{compiled}"
+        r = run_nsp("train", "sft", "--config", "stages/configs/sft_tiny.yaml", "--data", data, "--out", out, *SMALL,
+                    "phases=[{name: pairs, steps: 2, trainable: [queries, connector, transformer]}]",
+                    f"dit.compile={str(compiled).lower()}", "data.val_batches=0", timeout=900)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert ("the DiT is compiled" in r.stdout) == compiled
+    eager, compiled = (train_losses(runs[c]) for c in (False, True))
+    assert eager[1] == pytest.approx(compiled[1], rel=1e-4)  # the same weights and batch: the same loss
+    assert eager[2] == pytest.approx(compiled[2], rel=1e-2)
+    a, b = weights(runs[False] / "final"), weights(runs[True] / "final")
+    assert a.keys() == b.keys()  # compiled in place: no wrapper prefix in the checkpoint
+    assert torch.allclose(a["transformer.proj_in.weight"], b["transformer.proj_in.weight"], atol=1e-2)
+
+
 def test_config_errors_fail_before_any_work(data, tmp_path):
     cases = [
         (["optim.lrr=1"], "optim.lrr: unknown key"),
