@@ -134,7 +134,9 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     lines += methods_table({k: r["methods"]["model"] for k, r in reports.items()}, "checkpoint")
     if summary["paired"]:
         lines += ["", "Pass-rate change, clip by clip (same contexts, same starting noise; 95% paired bootstrap; an "
-                      "interval that excludes 0 is a real change):", ""]
+                      "interval that excludes 0 is a real change between these checkpoints; it leaves out the "
+                      "training's own spread: another training seed, or another thread count, moves a tiny "
+                      "checkpoint by as much as the stage effects here, see the README):", ""]
         lines += [f"- {k}: {v['pass_rate_change']:+.3f} {ci(v['ci'])}" for k, v in summary["paired"].items()]
     families = {k: r["methods"]["model"].get("by_family") for k, r in reports.items()}
     if any(families.values()):
