@@ -15,6 +15,13 @@ def use_cpu_deepspeed_without_gpu() -> None:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
 
+def usable_cores() -> list[int]:
+    """The cores this process may run on: its CPU affinity where the OS keeps one (`nsp demo jobs=2` splits it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
 def configure_command_process() -> None:
     """What the `nsp` command sets up before a command runs."""
     # No code path downloads anything (every load is local_files_only); make the hub libraries agree.

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nsp.environment import use_cpu_deepspeed_without_gpu
+from nsp.environment import usable_cores, use_cpu_deepspeed_without_gpu
 from nsp.errors import NSPError, Stopped
 from nsp.files import atomic_path, load_safetensors
 from nsp.stages.checkpoints import (CHECKPOINTS, FILES_JSON, STATE_JSON, STATE_TENSORS, newest_intact,
@@ -52,11 +52,6 @@ def start_model(cfg, phase: int, out: Path):
 
 
 # ---- distributed set-up -------------------------------------------------------------------------------------------
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the OS has one: `nsp demo jobs=2` splits them)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def setup_distributed() -> tuple[int, int, torch.device]:
     """(rank, world size, device). Works under torchrun / the deepspeed launcher, or alone (a world of one)."""
     use_cpu_deepspeed_without_gpu()
@@ -75,7 +70,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
         device, backend = torch.device("cpu"), "gloo"
         # Processes on one CPU share its cores: don't oversubscribe them.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", 1)))
-        torch.set_num_threads(max(1, usable_cores() // local_world))
+        torch.set_num_threads(max(1, len(usable_cores()) // local_world))
     deepspeed.init_distributed(dist_backend=backend, verbose=False)
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from nsp.environment import usable_cores
 from nsp.errors import NSPError
 
 # The shipped tiny VAE and VLM of each world (a real run's pretrained LTX VAE and Qwen-VL know both).
@@ -121,8 +122,8 @@ def nsp(*args, cores: set[int] | None = None) -> None:
 class Beside:
     """A demo step trained in its own process beside the others, on its own cores, its output in a log file."""
 
-    def __init__(self, name: str, args: list, cores: set[int], log: Path):
-        self.name, self.args, self.log, self.started = name, args, log, time.perf_counter()
+    def __init__(self, args: list, cores: set[int], log: Path):
+        self.args, self.log, self.started = args, log, time.perf_counter()
         self.seconds: float | None = None
         with log.open("w") as f:
             self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
@@ -199,16 +200,19 @@ class Demo:
     def start_beside(self, name: str) -> None:
         """jobs=2: when `name` starts, start the steps that train beside it (BESIDE), on the second half of the
         cores; the steps from `name` on get the first half until they are waited for."""
-        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []  # else: one by one
+        cores = usable_cores() if hasattr(os, "sched_setaffinity") else []  # else: one step after another
         for later, starts_with in BESIDE.items():
             if (starts_with != name or self.plan.jobs < 2 or len(cores) < 2 or later in self.beside
-                    or (self.out / f".done-{later}").is_file() or not self.command(later)):
+                    or (self.out / f".done-{later}").is_file()):
+                continue
+            args = self.command(later)
+            if not args:
                 continue
             half = len(cores) // 2
             log = self.out / f"{later}.log"
             print(f"nsp demo: {later} trains beside the next steps, on cores {cores[half:]} "
                   f"(its progress: tail -f {log})", flush=True)
-            self.beside[later] = Beside(later, self.command(later), set(cores[half:]), log)
+            self.beside[later] = Beside(args, set(cores[half:]), log)
             self.cores = set(cores[:half])
 
     def command(self, name: str) -> list | None:
