@@ -164,6 +164,17 @@ class RLSection(_Strict):
     # The policy gradient through classifier-free guidance: "conditional" (Flow-GRPO) only through the conditional
     # branch, the unconditional one run without a graph (a backward over half the batch); "both": through both.
     guidance_grad: Literal["conditional", "both"] = "conditional"
+    # What the update optimises. "grpo": the clipped ratio of each trained SDE step's log-probability (Flow-GRPO).
+    # "awm": advantage-weighted flow matching on the group's own samples (as AWM and DiffusionNFT do): the rollout is
+    # the deterministic sampler evaluation uses, each candidate from its own starting noise (noise_level,
+    # noise_only_trained and tail_steps do not apply); each kept candidate's final latents are noised afresh at the
+    # trained steps' noise levels, and its flow-matching loss on the conditional velocity is weighted by its
+    # advantage (kl_beta: plus the squared distance to the reference model's velocity).
+    # "nft": the same samples and levels, with the negative-aware loss of DiffusionNFT: the velocity is pulled toward
+    # the old policy's moved toward a better candidate's target and away from a worse one's (by its advantage,
+    # clipped to [-1, 1]), so a candidate with no advantage anchors the model to the policy that sampled it.
+    objective: Literal["grpo", "awm", "nft"] = "grpo"
+    nft_beta: float = Field(1.0, gt=0)  # nft: how far the implicit positive / negative policies lean from the old
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
     val_contexts: int = Field(16, ge=0)  # held-out contexts scored at every validation (deterministic sampling)

@@ -10,7 +10,9 @@ reward. One rollout, for each of `contexts` contexts (the same on every rank), i
 
 The update: the clipped-ratio objective on each unit (`GRPOObjective`), optionally with the exact KL of each step's
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
-has ratio 1 (to rounding), the next ones see the clip.
+has ratio 1 (to rounding), the next ones see the clip. With `rl.objective: awm` a unit is instead the kept
+candidates' final latents noised afresh at one trained step's noise level, and the update is their flow-matching
+loss weighted by their advantages (`GRPOObjective.matching`); the rollout is then the deterministic sampler.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from nsp.stages.base import Stage
 from nsp.stages.config import RLSection
 from nsp.understanding.context import ContextBatch
 
+DETERMINISTIC = 1e-6  # an SDE noise level at which a step is the Euler (ODE) step, to rounding
+
 
 @dataclass
 class Unit:
@@ -39,8 +43,8 @@ class Unit:
 
     context: ContextBatch
     x: torch.Tensor  # (g, S, C) at t
-    x_next: torch.Tensor  # the sampled x at t_next
-    old_log_prob: torch.Tensor  # (g,)
+    x_next: torch.Tensor | None  # grpo: the sampled x at t_next
+    old_log_prob: torch.Tensor | None  # grpo: (g,)
     advantage: torch.Tensor  # (g,)
     loss_scale: float  # world size / candidates kept in the whole group: the loss is their mean over all ranks
     t: float
@@ -50,6 +54,8 @@ class Unit:
     fps: float
     metrics: dict
     history: torch.Tensor | None = None  # (g, S_h, C): clean context tokens (generator.history_frames)
+    target: torch.Tensor | None = None  # awm, nft: the flow-matching target of x (noise - the candidate's final latents)
+    old_velocity: torch.Tensor | None = None  # nft: the sampling policy's conditional velocity at x
 
 
 def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: RLSection, grid, fps: float,
@@ -77,6 +83,8 @@ class GRPOObjective(nn.Module):
         self.model, self.s, self.reference = model, settings, reference
 
     def forward(self, unit: Unit):
+        if self.s.objective != "grpo":
+            return self.matching(unit)
         s = self.s
         v = policy_velocity(self.model, unit.x, unit.t, unit.context, s, unit.grid, unit.fps, unit.history)
         _, log_prob, mean = sde_step(unit.x, v, unit.t, unit.t_next, s.noise_level, unit.t_cap, sample=unit.x_next)
@@ -96,6 +104,46 @@ class GRPOObjective(nn.Module):
             loss = loss + s.kl_beta * kl.sum() * unit.loss_scale
             metrics["kl"] = float(kl.detach().mean())
         return loss, metrics
+
+    def matching(self, unit: Unit):
+        """Flow matching on the group's own samples. awm: each candidate's flow-matching loss on the conditional
+        velocity at its noised final latents, weighted by its advantage (pulled toward the better candidates, pushed
+        from the worse, without bound). nft: the loss of the implicit positive policy (1 - b) v_old + b v weighted by
+        r = (1 + clip(advantage)) / 2 plus that of the negative one (1 + b) v_old - b v by 1 - r, whose optimum is
+        v_old + (2r - 1) / b * (target - v_old): bounded, and v_old where the advantage is 0. With kl_beta, plus the
+        squared distance to the reference model's velocity."""
+        s, model = self.s, self.model
+        v = conditional_velocity(model, unit)
+        target = unit.target.float()
+        per_candidate = mse(v, target)
+        if s.objective == "awm":
+            loss = (unit.advantage * per_candidate).sum() * unit.loss_scale
+        else:
+            r = (1 + unit.advantage.clamp(-1, 1)) / 2
+            old, b, v = unit.old_velocity.float(), s.nft_beta, v.float()
+            nft = r * mse((1 - b) * old + b * v, target) + (1 - r) * mse((1 + b) * old - b * v, target)
+            loss = nft.sum() * unit.loss_scale
+        metrics = {"matching_loss": float(per_candidate.detach().mean())}
+        if self.reference is not None and s.kl_beta > 0:
+            with torch.no_grad():
+                ref_v = conditional_velocity(self.reference, unit)
+            kl = mse(v, ref_v.float())
+            loss = loss + s.kl_beta * kl.sum() * unit.loss_scale
+            metrics["kl"] = float(kl.detach().mean())
+        return loss, metrics
+
+
+def mse(v: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per candidate: the mean squared error over all but the batch dimension."""
+    return (v.float() - target).pow(2).flatten(1).mean(1)
+
+
+def conditional_velocity(model, unit: Unit) -> torch.Tensor:
+    """The DiT's velocity at the unit's x under the context's own condition (no guidance)."""
+    g = unit.x.shape[0]
+    condition = model.condition(unit.context).expand(g, -1, -1)
+    return model.generator.velocity(unit.x, unit.t, condition, unit.grid, unit.fps, history=unit.history,
+                                    history_sigma=model.config.generator.history_sigma)
 
 
 class RLStage(Stage):
@@ -222,12 +270,13 @@ class RLStage(Stage):
     def rollout_group(self, pair, seed: int) -> tuple[list[Unit], float]:
         """One context's group of candidates, scored: its trained units and the reward's spread over the group."""
         s = self.s
-        trained = self.trained_steps(seed)
-        # 1. sample: this rank's share of the group, every denoising step kept with its log-probability
+        trained, awm = self.trained_steps(seed), s.objective != "grpo"
+        # 1. sample: this rank's share of the group, every denoising step kept with its log-probability (awm: the
+        #    deterministic sampler from each candidate's own starting noise, as evaluation samples)
         context, history = self._context(pair), self.model.encode_history([pair.context])
         frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
-            context, self.local, seed + 7919 * self.rank, history=history,
-            noisy_steps=trained if s.noise_only_trained else None)
+            context, self.local, seed + 7919 * self.rank, history=history, noise_level=DETERMINISTIC if awm else None,
+            noisy_steps=trained if s.noise_only_trained and not awm else None)
         # 2. score
         candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
         scores, _ = self.reward(candidates)
@@ -242,10 +291,30 @@ class RLStage(Stage):
             rows, advantage = torch.tensor([0]), torch.zeros_like(advantage)
         # 4. units: the kept candidates at each trained denoising step
         history = None if history is None else history.expand(len(rows), -1, -1)
+        if awm:
+            return self.matching_units(context, states[-1][rows], advantage[rows], self.world_size / kept_in_group,
+                                       [ts[k] for k in trained], grid, fps, metrics, history,
+                                       seed + 7919 * self.rank), float(group.std())
         units = [Unit(context, states[k][rows], states[k + 1][rows], log_probs[k][rows],
                       advantage[rows].to(states[k].device), self.world_size / kept_in_group, ts[k], ts[k + 1], t_cap,
                       grid, fps, metrics, history) for k in trained]
         return units, float(group.std())
+
+    def matching_units(self, context, x0: torch.Tensor, advantage: torch.Tensor, loss_scale: float,
+                       levels: list[float], grid, fps: float, metrics: dict, history, seed: int) -> list[Unit]:
+        """awm, nft: the candidates' final latents noised afresh at each trained step's noise level, with their
+        flow-matching targets (nft: and the sampling policy's velocity there)."""
+        generator = torch.Generator().manual_seed(seed + 1)
+        units = []
+        for t in levels:
+            noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
+            unit = Unit(context, (1 - t) * x0 + t * noise, None, None, advantage.to(x0.device), loss_scale, t, t, 0.0,
+                        grid, fps, metrics, history, target=noise - x0)
+            if self.s.objective == "nft":
+                with torch.no_grad():
+                    unit.old_velocity = conditional_velocity(self.model, unit)
+            units.append(unit)
+        return units
 
     def trained_steps(self, seed: int) -> list[int]:
         """The denoising steps a rollout trains: drawn at random within rl.train_window (the same on every rank: the
@@ -282,7 +351,7 @@ class RLStage(Stage):
     def val_metrics(self, pairs) -> dict:
         candidates = []
         for i, pair in enumerate(pairs):
-            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=1e-6,
+            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=DETERMINISTIC,
                                  history=self.model.encode_history([pair.context]))[0]
             candidates.append(Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta))
         scores, each = self.reward(candidates)

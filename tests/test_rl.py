@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 from nsp.data.synth import synthesize
 from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step, step_kl
 from nsp.stages.config import RLSection
-from nsp.stages.rl import group_advantages, interleave
+from nsp.stages.rl import conditional_velocity, group_advantages, interleave
 from tests.conftest import run_nsp
 
 
@@ -216,6 +216,62 @@ def test_guidance_gradient_through_the_conditional_branch_only_or_both(rl_stage)
     assert grads["conditional"][0] is None or not grads["conditional"][0].any()  # nothing through the null branch
     assert grads["both"][0] is not None and grads["both"][0].abs().sum() > 0
     assert grads["conditional"][1].abs().sum() > 0
+
+
+@pytest.mark.parametrize("objective", ["awm", "nft"])
+def test_flow_matching_on_own_samples_pulls_toward_the_better_candidate(rl_stage, objective):
+    """rl.objective awm / nft: the units hold the group's deterministic samples noised at the trained steps' levels
+    with their flow-matching targets, and a descent step on the loss brings the model closer to the candidate with
+    the higher advantage than to the one with the lower (nft: and a candidate without advantage adds no gradient at
+    the sampling policy, whose velocity the unit keeps)."""
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    s, model = stage.s, stage.model
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        s.objective = objective
+        units = stage.rollout_units(iter([pair]), seed=5)
+        levels = sorted(u.t for u in units)
+        assert len(units) == 2 and all(u.old_log_prob is None and u.target is not None for u in units)
+        assert all((u.old_velocity is not None) == (objective == "nft") for u in units)
+        assert len(set(levels)) == 2 and all(0 < t <= 1 for t in levels)
+        # x_t = (1 - t) x0 + t noise and target = noise - x0: the same four final latents in every unit
+        x0 = [u.x - u.t * u.target for u in units]
+        assert torch.allclose(x0[0], x0[1], atol=1e-4)
+        assert not torch.allclose(x0[0][0], x0[0][1], atol=1e-3)  # each candidate from its own starting noise
+        unit = units[0]
+        unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0])
+
+        def fit(u) -> torch.Tensor:  # each candidate's flow-matching loss
+            return (conditional_velocity(model, u).float() - u.target.float()).pow(2).flatten(1).mean(1)
+
+        before = fit(unit).detach()
+        if objective == "nft":  # no advantage anywhere: the loss is at its optimum, the sampling policy
+            unit.advantage = torch.zeros(4)
+            loss, _ = stage.objective(unit)
+            model.zero_grad(set_to_none=True)
+            loss.backward()
+            assert max(float(p.grad.abs().max()) for p in model.parameters() if p.grad is not None) < 1e-6
+            unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0])
+        loss, metrics = stage.objective(unit)
+        if objective == "awm":
+            expected = (unit.advantage * before).sum() * unit.loss_scale
+            assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-4)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.grad is not None:
+                    p -= 1e-3 * p.grad
+        after = fit(unit).detach()
+        change = after - before
+        assert change[0] < 0 and change[0] < change[1]  # the better candidate fits better, the worse not as much
+    finally:
+        s.objective = "grpo"
+        model.load_state_dict(saved)
+        model.zero_grad(set_to_none=True)
 
 
 def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stage):
