@@ -416,7 +416,8 @@ CUTS_TRIED = [
      "val_loss": {"from T2V": 0.139},
      "paired": {"no pretraining - T2V": {"change": -0.27, "ci": [-0.307, -0.235]}},
      "note": "worse than the plain 2400-step run (0.79 / 0.82 on 200 contexts): the average still holds the early "
-             "steps; it shows only that T2V gives SFT a head start (its early weights are far better), not a better end"},
+             "steps; it shows only that T2V gives SFT a head start (its early weights are far better), not a better "
+             "end"},
 ]
 
 

@@ -10,7 +10,7 @@ reward. One rollout, for each of `contexts` contexts (the same on every rank), i
 
 The update: the clipped-ratio objective on each unit (`GRPOObjective`), optionally with the exact KL of each step's
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
-has ratio 1 (to rounding), the next ones see the clip. With `rl.objective: awm` a unit is instead the kept
+has ratio 1 (to rounding), the next ones see the clip. With `rl.objective` awm or nft a unit is instead the kept
 candidates' final latents noised afresh at one trained step's noise level, and the update is their flow-matching
 loss weighted by their advantages (`GRPOObjective.matching`); the rollout is then the deterministic sampler.
 """
@@ -54,7 +54,7 @@ class Unit:
     fps: float
     metrics: dict
     history: torch.Tensor | None = None  # (g, S_h, C): clean context tokens (generator.history_frames)
-    target: torch.Tensor | None = None  # awm, nft: the flow-matching target of x (noise - the candidate's final latents)
+    target: torch.Tensor | None = None  # awm, nft: x's flow-matching target (noise - the candidate's final latents)
     old_velocity: torch.Tensor | None = None  # nft: the sampling policy's conditional velocity at x
 
 
@@ -270,13 +270,14 @@ class RLStage(Stage):
     def rollout_group(self, pair, seed: int) -> tuple[list[Unit], float]:
         """One context's group of candidates, scored: its trained units and the reward's spread over the group."""
         s = self.s
-        trained, awm = self.trained_steps(seed), s.objective != "grpo"
-        # 1. sample: this rank's share of the group, every denoising step kept with its log-probability (awm: the
-        #    deterministic sampler from each candidate's own starting noise, as evaluation samples)
+        trained, matching = self.trained_steps(seed), s.objective != "grpo"
+        # 1. sample: this rank's share of the group, every denoising step kept with its log-probability (awm,
+        #    nft: the deterministic sampler from each candidate's own starting noise, as evaluation samples)
         context, history = self._context(pair), self.model.encode_history([pair.context])
         frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
-            context, self.local, seed + 7919 * self.rank, history=history, noise_level=DETERMINISTIC if awm else None,
-            noisy_steps=trained if s.noise_only_trained and not awm else None)
+            context, self.local, seed + 7919 * self.rank, history=history,
+            noise_level=DETERMINISTIC if matching else None,
+            noisy_steps=trained if s.noise_only_trained and not matching else None)
         # 2. score
         candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
         scores, _ = self.reward(candidates)
@@ -291,7 +292,7 @@ class RLStage(Stage):
             rows, advantage = torch.tensor([0]), torch.zeros_like(advantage)
         # 4. units: the kept candidates at each trained denoising step
         history = None if history is None else history.expand(len(rows), -1, -1)
-        if awm:
+        if matching:
             return self.matching_units(context, states[-1][rows], advantage[rows], self.world_size / kept_in_group,
                                        [ts[k] for k in trained], grid, fps, metrics, history,
                                        seed + 7919 * self.rank), float(group.std())
