@@ -409,6 +409,17 @@ CUTS_TRIED = [
                 "no pretraining - T2V, seen": {"change": -0.012, "ci": [-0.057, 0.033]}},
      "note": "a next shot whose colour and family never met in SFT's pairs is drawn about as well without "
              "pretraining as with it: the DiT composes them from SFT alone, so T2V's breadth is not what is missing"},
+    {"what": "the SFT budget: the demo's SFT of 600 and of 1200 steps (the cosine schedule over each), from T2V or "
+             "without pretraining (one core each, at once), 600 held-out contexts, the same starting noise",
+     "command": "the demo's SFT command with 600 or 1200 steps, --init DEMO/t2v/final or DEMO/init; nsp eval "
+                "--checkpoint CK --data DEMO/data --out EVAL --steps 10 --seed 0",
+     "pass_rate": {"600 steps": {"from T2V": 0.272, "without pretraining": 0.232},
+                   "1200 steps": {"from T2V": 0.620, "without pretraining": 0.630}},
+     "paired": {"no pretraining - T2V, 600 steps": {"change": -0.04, "ci": [-0.073, -0.005]},
+                "no pretraining - T2V, 1200 steps": {"change": 0.01, "ci": [-0.023, 0.043]}},
+     "seconds": {"600 steps, both at once": 158, "1200 steps, both at once": 275},
+     "note": "T2V's head start is real but short: ahead at 600 SFT steps (lamp 0.61 vs 0.45), level by 1200, and "
+             "behind at 4800 (the record)"},
     {"what": "an average of the weights (ema.decay 0.999) over a 2400-step SFT, from T2V or without pretraining "
              "(one core each, at once), 600 held-out contexts",
      "command": "the demo's SFT command with ema.decay=0.999 and 2400 steps, --init DEMO/t2v/final or DEMO/init",
