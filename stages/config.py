@@ -165,7 +165,7 @@ class RLSection(_Strict):
     # branch, the unconditional one run without a graph (a backward over half the batch); "both": through both.
     guidance_grad: Literal["conditional", "both"] = "conditional"
     # What the update optimises. "grpo": the clipped ratio of each trained SDE step's log-probability (Flow-GRPO).
-    # "awm": advantage-weighted flow matching on the group's own samples (as AWM and DiffusionNFT do): the rollout is
+    # "awm": advantage-weighted flow matching on the group's own samples (as AWM does): the rollout is
     # the deterministic sampler evaluation uses, each candidate from its own starting noise (noise_level,
     # noise_only_trained and tail_steps do not apply); each kept candidate's final latents are noised afresh at the
     # trained steps' noise levels, and its flow-matching loss on the conditional velocity is weighted by its
