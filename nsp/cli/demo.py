@@ -41,7 +41,8 @@ class DemoPlan:
     test: int = 200
     t2v_image_steps: int = 100  # stage 1, phase 1: images, queries + connector
     t2v_steps: int = 800  # stage 1, phase 2: images + videos, + DiT
-    # Half as many steps left time skip, the hardest family, at half its pass rate (bench_demo.py CUTS_TRIED).
+    # Half as many steps left time skip, the hardest family, at half its pass rate (CUTS_TRIED in
+    # benchmarks/demo_tried.py).
     sft_steps: int = 4800
     rl_steps: int = 40
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
@@ -49,7 +50,7 @@ class DemoPlan:
     rl_contexts: int = 2000
     scratch_sft_steps: int = 4800  # the ablation: SFT without pretraining, as long as the SFT it is compared with
     eval_contexts: int = 200
-    eval_steps: int = 10  # the tiny preset's sampling steps: more did not pass more (bench_demo.py CUTS_TRIED)
+    eval_steps: int = 10  # the tiny preset's sampling steps: more did not pass more (benchmarks/demo_tried.py)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
     # last_frame: that history is the context's last frame encoded on its own; clip: the last latent frame of the
     # whole context encoded, which sees far back in the clip (the continuation demo's numbers were measured so)
