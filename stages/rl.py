@@ -8,11 +8,11 @@ reward. One rollout, for each of `contexts` contexts (the same on every rank), i
             those candidates are trained at all (the middle ones are dropped, and the loss is averaged over the kept);
 4. units    (context, kept candidates, one denoising step) for the update, shuffled over contexts and steps.
 
-The update: the clipped-ratio objective on each unit (`GRPOObjective`), optionally with the exact KL of each step's
+The update: the clipped-ratio objective on each unit (`PolicyObjective`), optionally with the exact KL of each step's
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
 has ratio 1 (to rounding), the next ones see the clip. With `rl.objective` awm or nft a unit is instead the kept
 candidates' final latents noised afresh at one trained step's noise level, and the update is their flow-matching
-loss weighted by their advantages (`GRPOObjective.matching`); the rollout is then the deterministic sampler.
+loss weighted by their advantages (`PolicyObjective.matching`); the rollout is then the deterministic sampler.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from torch import nn
 
 from nsp.data.loader import PairStream
 from nsp.errors import NSPError
-from nsp.generation.flow import inference_sigmas, timestep_shift
+from nsp.generation.flow import add_noise, inference_sigmas, timestep_shift
 from nsp.generation.ltx import guided_velocity, video_to_frames
 from nsp.generation.sde import sde_step, step_kl
 from nsp.rewards import Candidate, build_reward
@@ -48,8 +48,8 @@ class Unit:
     advantage: torch.Tensor  # (g,)
     loss_scale: float  # world size / candidates kept in the whole group: the loss is their mean over all ranks
     t: float
-    t_next: float
-    t_cap: float
+    t_next: float  # grpo (awm, nft: t)
+    t_cap: float  # grpo (awm, nft: 0)
     grid: tuple[int, int, int]
     fps: float
     metrics: dict
@@ -75,8 +75,9 @@ def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: 
     return uncond + s.guidance * (cond - uncond)
 
 
-class GRPOObjective(nn.Module):
-    """What DeepSpeed trains in this stage: the model, with a forward that returns the clipped GRPO loss."""
+class PolicyObjective(nn.Module):
+    """What DeepSpeed trains in this stage: the model, with a forward that returns the update's loss (GRPO's clipped
+    ratio, or with rl.objective awm / nft the flow matching on the group's own samples)."""
 
     def __init__(self, model, settings: RLSection, reference=None):
         super().__init__()
@@ -170,7 +171,7 @@ class RLStage(Stage):
             model.context_encoder.vlm = None
             reference = copy.deepcopy(model).requires_grad_(False).eval()
             model.context_encoder.vlm = reference.context_encoder.vlm = vlm
-        self.objective = GRPOObjective(model, self.s, reference)
+        self.objective = PolicyObjective(model, self.s, reference)
 
     def module(self) -> nn.Module:
         return self.objective
@@ -309,8 +310,9 @@ class RLStage(Stage):
         units = []
         for t in levels:
             noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
-            unit = Unit(context, (1 - t) * x0 + t * noise, None, None, advantage.to(x0.device), loss_scale, t, t, 0.0,
-                        grid, fps, metrics, history, target=noise - x0)
+            noisy = add_noise(x0, noise, torch.full((len(x0),), t, dtype=x0.dtype, device=x0.device))
+            unit = Unit(context, noisy, None, None, advantage.to(x0.device), loss_scale, t, t, 0.0, grid, fps, metrics,
+                        history, target=noise - x0)
             if self.s.objective == "nft":
                 with torch.no_grad():
                     unit.old_velocity = conditional_velocity(self.model, unit)
