@@ -155,6 +155,11 @@ class RLSection(_Strict):
     # Contexts rolled out at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
     # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`.
     max_draws: int | None = Field(None, ge=1)
+    # >0: each drawn context first gets this many candidates (on each rank); where they all pass (a reward with
+    # pass/fail), the rest of its group is not rolled out and the context counts as a flat draw. Rollouts go to
+    # contexts the model sometimes fails: cheaper draws for DAPO's search, at the price of missing groups that fail
+    # rarely. After max_draws, contexts are rolled out in full.
+    screen: int = Field(0, ge=0)
     # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
     scale_by_group_std: bool = True
@@ -174,6 +179,9 @@ class RLSection(_Strict):
     # the old policy's moved toward a better candidate's target and away from a worse one's (by its advantage,
     # clipped to [-1, 1]), so a candidate with no advantage anchors the model to the policy that sampled it.
     objective: Literal["grpo", "awm", "nft"] = "grpo"
+    # awm, nft: denoising steps of the rollout's deterministic sampler (None: sampling_steps). The trained noise
+    # levels stay those of sampling_steps' schedule (train_window indexes it): a coarser rollout is a cheaper one.
+    rollout_steps: int | None = Field(None, ge=2)
     nft_beta: float = Field(1.0, gt=0)  # nft: how far the implicit positive / negative policies lean from the old
     rewards: dict[str, float] = {"oracle": 1.0}  # name -> weight: oracle, judge, reference, http
     reward_options: dict[str, dict] = {}  # e.g. {judge: {mode: binary}, http: {url: ..., model_name: ...}}
@@ -193,6 +201,8 @@ class RLSection(_Strict):
                                  f"sampling steps")
             if end - first < (self.train_steps or self.sampling_steps):
                 raise ValueError(f"train_window {list(self.train_window)} holds fewer than train_steps steps")
+        if self.rollout_steps is not None and self.objective == "grpo":
+            raise ValueError("rollout_steps applies to objective awm / nft (GRPO trains the rollout's own steps)")
         return self
 
 

@@ -59,13 +59,15 @@ class Unit:
 
 
 def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: RLSection, grid, fps: float,
-                    history: torch.Tensor | None) -> torch.Tensor:
+                    history: torch.Tensor | None, condition: torch.Tensor | None = None) -> torch.Tensor:
     """The guided velocity the policy samples with. Under a gradient with guidance_grad "conditional" (Flow-GRPO's
     choice) the unconditional branch runs without a graph: no gradient through it, and a backward over half the
     batch; else (rollouts, "both") the two branches run in one batch (the faster forward; the ratios of the first
-    update then differ from 1 by rounding only)."""
+    update then differ from 1 by rounding only). `condition`: the context's, where already computed (a rollout
+    computes it once, not at every denoising step)."""
     g = x.shape[0]
-    condition, null = model.condition(context).expand(g, -1, -1), model.null(g)
+    condition = model.condition(context) if condition is None else condition
+    condition, null = condition.expand(g, -1, -1), model.null(g)
     gen, level = model.generator, model.config.generator.history_sigma
     if s.guidance <= 1.0 or s.guidance_grad == "both" or not torch.is_grad_enabled():
         return guided_velocity(gen, x, t, condition, null, s.guidance, grid, fps, history, level)
@@ -162,6 +164,9 @@ class RLStage(Stage):
         if not cfg.data.path:
             raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
         self.local = self.s.group_size // world_size
+        if self.s.screen >= self.local:
+            raise NSPError(f"rl.screen={self.s.screen} must be below the {self.local} candidates each process "
+                           f"rolls out")
         self.reward = build_reward(self.s.rewards, model, **self.s.reward_options)
         self.watch = build_reward({name: 1.0 for name in self.s.watch}, model, **self.s.watch) if self.s.watch \
             else None
@@ -205,30 +210,30 @@ class RLStage(Stage):
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None,
-               history: torch.Tensor | None = None, noisy_steps: list[int] | None = None):
+               history: torch.Tensor | None = None, noisy_steps: list[int] | None = None, steps: int | None = None):
         """`count` candidates for one context with the SDE sampler: (frames, trajectory, log-probabilities, t values,
         t_cap, grid, fps). `noisy_steps`: the only steps that draw noise (their log-probability kept; None: all); the
         others are deterministic Euler steps, and the candidates are one trajectory, computed once, until the first
-        noisy step, where they branch (Flow-GRPO-Fast)."""
+        noisy step, where they branch (Flow-GRPO-Fast). `steps`: of the schedule (None: rl.sampling_steps)."""
         model, gen, s = self.model, self.model.generator, self.s
         g = model.config.generator
         grid = gen.latent_grid(g.num_frames, g.height, g.width)
         generator = torch.Generator().manual_seed(seed)
         device = model.context_encoder.queries.device
         noise_level = s.noise_level if noise_level is None else noise_level
-        noisy = set(range(s.sampling_steps) if noisy_steps is None else noisy_steps)
+        steps = steps or s.sampling_steps
+        noisy = set(range(steps) if noisy_steps is None else noisy_steps)
         shape = (1 if noisy_steps is not None else count, gen.transformer.config.in_channels, *grid)
         x = gen.pack(torch.randn(shape, generator=generator).to(device))
-        gen.scheduler.set_timesteps(sigmas=inference_sigmas(s.sampling_steps),
-                                    mu=timestep_shift(x.shape[1], gen.scheduler.config))
-        ts = [float(t) for t in gen.scheduler.sigmas]  # steps + 1 values, the last one 0
+        ts = self.sigmas(steps, x.shape[1])
         t_cap = ts[1]
+        condition = model.condition(context)
         states, log_probs = [], []
         for k, (t, t_next) in enumerate(self.rollout_schedule(ts, noisy if noisy_steps is not None else None)):
             if k in noisy and x.shape[0] < count:  # the branch point
                 x = x.expand(count, -1, -1).clone()
             v = policy_velocity(model, x, t, context, s, grid, g.fps,
-                                None if history is None else history.expand(x.shape[0], -1, -1))
+                                None if history is None else history.expand(x.shape[0], -1, -1), condition)
             states.append(x)
             if k in noisy:
                 x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
@@ -238,6 +243,12 @@ class RLStage(Stage):
         states.append(x.expand(count, -1, -1))
         frames = video_to_frames(gen.decode(states[-1], grid))
         return frames, states, log_probs, ts, t_cap, grid, g.fps
+
+    def sigmas(self, steps: int, tokens: int) -> list[float]:
+        """The noise levels of a `steps`-step schedule for `tokens` latent tokens: steps + 1 values, the last 0."""
+        scheduler = self.model.generator.scheduler
+        scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(tokens, scheduler.config))
+        return [float(t) for t in scheduler.sigmas]
 
     def rollout_schedule(self, ts: list[float], noisy: set[int] | None) -> list[tuple[float, float]]:
         """The (t, t_next) steps of a rollout: every step of the schedule, or (rl.tail_steps, with noise only at the
@@ -255,30 +266,42 @@ class RLStage(Stage):
     def rollout_units(self, pairs, seed: int) -> list[Unit]:
         """One rollout: `contexts` groups from the iterator `pairs`, drawing up to `max_draws` contexts to find groups
         that spread (the same decision on every rank: it is made on the gathered group); short of them, flat ones
-        fill in."""
+        fill in. With rl.screen, contexts whose first candidates all pass are dropped unrolled, up to max_draws;
+        after that, contexts are rolled out in full until there are `contexts` groups."""
         s = self.s
-        kept, flat = [], []
-        for c in range(max(s.max_draws or 0, s.contexts)):
-            units, spread = self.rollout_group(next(pairs), seed + 1000 * c)
+        draws = max(s.max_draws or 0, s.contexts)
+        kept, flat, screened_out, c = [], [], 0, 0
+        while len(kept) < s.contexts and (c < draws or len(kept) + len(flat) < s.contexts):
+            units, spread = self.rollout_group(next(pairs), seed + 1000 * c, screen=s.screen if c < draws else 0)
+            c += 1
+            if units is None:
+                screened_out += 1
+                continue
             (kept if spread >= s.min_group_std else flat).append(units)
-            if len(kept) == s.contexts:
-                break
         groups = kept + flat[:s.contexts - len(kept)]
         for units in groups:
-            units[0].metrics["draws"] = c + 1
+            units[0].metrics.update(draws=c, screened_out=screened_out)
         return interleave(groups, np.random.default_rng(seed))
 
-    def rollout_group(self, pair, seed: int) -> tuple[list[Unit], float]:
-        """One context's group of candidates, scored: its trained units and the reward's spread over the group."""
+    def rollout_group(self, pair, seed: int, screen: int = 0) -> tuple[list[Unit] | None, float]:
+        """One context's group of candidates, scored: its trained units and the reward's spread over the group (None
+        for the units where `screen` candidates all passed and the rest of the group was not rolled out)."""
         s = self.s
         trained, matching = self.trained_steps(seed), s.objective != "grpo"
         # 1. sample: this rank's share of the group, every denoising step kept with its log-probability (awm,
-        #    nft: the deterministic sampler from each candidate's own starting noise, as evaluation samples)
+        #    nft: the deterministic sampler from each candidate's own starting noise, as evaluation samples), the
+        #    screen's candidates first
         context, history = self._context(pair), self.model.encode_history([pair.context])
-        frames, states, log_probs, ts, t_cap, grid, fps = self.sample(
-            context, self.local, seed + 7919 * self.rank, history=history,
-            noise_level=DETERMINISTIC if matching else None,
-            noisy_steps=trained if s.noise_only_trained and not matching else None)
+        options = dict(history=history, noise_level=DETERMINISTIC if matching else None,
+                       noisy_steps=trained if s.noise_only_trained and not matching else None,
+                       steps=s.rollout_steps if matching else None)
+        seed = seed + 7919 * self.rank
+        rolled = self.sample(context, screen or self.local, seed, **options)
+        if screen:
+            if self.screen_passed(rolled[0], pair):
+                return None, 0.0
+            rolled = join_samples(rolled, self.sample(context, self.local - screen, seed + 1, **options))
+        frames, states, log_probs, ts, t_cap, grid, fps = rolled
         # 2. score
         candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
         scores, _ = self.reward(candidates)
@@ -294,13 +317,21 @@ class RLStage(Stage):
         # 4. units: the kept candidates at each trained denoising step
         history = None if history is None else history.expand(len(rows), -1, -1)
         if matching:
+            levels = self.sigmas(s.sampling_steps, states[-1].shape[1])
             return self.matching_units(context, states[-1][rows], advantage[rows], self.world_size / kept_in_group,
-                                       [ts[k] for k in trained], grid, fps, metrics, history,
-                                       seed + 7919 * self.rank), float(group.std())
+                                       [levels[k] for k in trained], grid, fps, metrics, history,
+                                       seed), float(group.std())
         units = [Unit(context, states[k][rows], states[k + 1][rows], log_probs[k][rows],
                       advantage[rows].to(states[k].device), self.world_size / kept_in_group, ts[k], ts[k + 1], t_cap,
                       grid, fps, metrics, history) for k in trained]
         return units, float(group.std())
+
+    def screen_passed(self, frames, pair) -> bool:
+        """Whether the screen's candidates, on every rank, all pass the reward."""
+        scores, _ = self.reward([Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames])
+        if scores.passed is None:
+            raise NSPError(f"rl.screen needs a reward with pass/fail (oracle); {sorted(self.s.rewards)} has none")
+        return bool(self.gather(torch.tensor(scores.passed, dtype=torch.float32)).all())
 
     def matching_units(self, context, x0: torch.Tensor, advantage: torch.Tensor, loss_scale: float,
                        levels: list[float], grid, fps: float, metrics: dict, history, seed: int) -> list[Unit]:
@@ -369,6 +400,19 @@ class RLStage(Stage):
             if watched.passed is not None and "val_pass_rate" not in out:
                 out["val_watch_pass_rate"] = float(np.mean(watched.passed))
         return out
+
+
+def join_samples(a: tuple, b: tuple) -> tuple:
+    """Two `sample` results for one context as one: candidates, every step's states and log-probabilities stacked
+    (a state shared by a sample's candidates, before its branch point, is repeated for each)."""
+    def stack(x, y):
+        return None if x is None else torch.cat([x.expand(len(a[0]), -1, -1), y.expand(len(b[0]), -1, -1)])
+
+    def stack_log_probs(x, y):
+        return None if x is None else torch.cat([x, y])
+
+    return ([*a[0], *b[0]], [stack(x, y) for x, y in zip(a[1], b[1])],
+            [stack_log_probs(x, y) for x, y in zip(a[2], b[2])], *a[3:])
 
 
 def interleave(groups: list[list[Unit]], rng: np.random.Generator) -> list[Unit]:

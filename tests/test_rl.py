@@ -13,7 +13,8 @@ import torch.multiprocessing as mp
 from nsp.data.synth import synthesize
 from nsp.generation.sde import gaussian_log_prob, sde_std, sde_step, step_kl
 from nsp.stages.config import RLSection
-from nsp.stages.rl import conditional_velocity, group_advantages, interleave
+from nsp.errors import NSPError
+from nsp.stages.rl import conditional_velocity, group_advantages, interleave, join_samples
 from tests.conftest import run_nsp
 
 
@@ -293,6 +294,74 @@ def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stag
         assert torch.count_nonzero(units[0].advantage) > 0
     finally:
         s.max_draws, s.min_group_std = None, 0.0
+
+
+def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_fails(rl_stage):
+    """rl.screen: a context whose first candidates all pass is dropped unrolled (counted as a draw), up to max_draws;
+    after that contexts are rolled out in full. The screen's candidates are the group's first."""
+    from nsp.data.loader import PairStream
+    from nsp.rewards import build_reward
+    from nsp.rewards.base import REWARDS, Scores
+
+    stage, data = rl_stage
+    s, reward = stage.s, stage.reward
+    REWARDS["test_pass_all"] = lambda model=None: lambda cs: Scores(np.ones(len(cs)), np.ones(len(cs), bool))
+    try:
+        s.screen, s.max_draws = 1, 3
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        units = stage.rollout_units(pairs, seed=5)  # the random model fails the oracle: rolled out at once
+        assert units[0].metrics["draws"] == 1 and units[0].metrics["screened_out"] == 0
+        assert [u.x.shape[0] for u in units] == [4, 4] and next(pairs).key == "train-000001"
+        stage.reward = build_reward({"test_pass_all": 1.0})
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        units = stage.rollout_units(pairs, seed=5)  # three screened out, the fourth rolled out in full
+        assert units[0].metrics["draws"] == 4 and units[0].metrics["screened_out"] == 3
+        assert [u.x.shape[0] for u in units] == [4, 4] and next(pairs).key == "train-000004"
+        stage.reward = build_reward({"reference": 1.0}, stage.model)
+        with pytest.raises(NSPError, match="rl.screen needs a reward with pass/fail"):
+            stage.rollout_units(iter(PairStream(data, "train", shuffle=False)), seed=5)
+    finally:
+        s.screen, s.max_draws, stage.reward = 0, None, reward
+        del REWARDS["test_pass_all"]
+
+
+def test_joined_samples_are_one_group_with_the_first_candidates_first(rl_stage):
+    stage, data = rl_stage
+    from nsp.data.loader import PairStream
+
+    context = stage._context(next(iter(PairStream(data, "train", shuffle=False))))
+    first = stage.sample(context, 1, seed=4, noisy_steps=[1, 2])  # one trajectory until step 1, then branches
+    rest = stage.sample(context, 2, seed=5, noisy_steps=[1, 2])
+    frames, states, log_probs, ts, *_ = join_samples(first, rest)
+    assert len(frames) == 3 and np.array_equal(frames[0], first[0][0]) and np.array_equal(frames[2], rest[0][1])
+    assert all(x.shape[0] == 3 for x in states) and torch.equal(states[0][1], states[0][2])
+    assert not torch.equal(states[0][0], states[0][1])  # each sample's own trajectory
+    assert [lp is None for lp in log_probs] == [True, False, False, True] and log_probs[1].shape == (3,)
+    assert ts == first[3]
+
+
+def test_a_coarser_rollout_trains_the_sampling_schedules_levels(rl_stage):
+    """rl.rollout_steps (awm, nft): the candidates come from a shorter deterministic rollout; the levels they are
+    noised at are still the sampling_steps schedule's at the trained steps."""
+    from nsp.data.loader import PairStream
+    from nsp.stages.rl import DETERMINISTIC
+
+    stage, data = rl_stage
+    s = stage.s
+    pair = next(iter(PairStream(data, "train", shuffle=False)))
+    before = s.train_window
+    try:
+        s.objective, s.rollout_steps, s.train_window = "awm", 2, (1, 3)
+        units = stage.rollout_units(iter([pair]), seed=5)
+        context, history = stage._context(pair), stage.model.encode_history([pair.context])
+        states = stage.sample(context, 4, 5, noise_level=DETERMINISTIC, history=history, steps=2)[1]
+        assert len(states) == 3  # two steps
+        levels = stage.sigmas(s.sampling_steps, states[-1].shape[1])
+        assert sorted(u.t for u in units) == pytest.approx(sorted(levels[1:3]))
+        for u in units:
+            torch.testing.assert_close(u.x - u.t * u.target, states[-1], atol=1e-4, rtol=1e-4)
+    finally:
+        s.rollout_steps, s.objective, s.train_window = None, "grpo", before
 
 
 def _advantage_worker(rank: int, world: int, port: int, rewards: list[float], out: str):
