@@ -1,6 +1,6 @@
 """The demo's numbers (issue: the NSP benchmark and the one-command demo) and, from the same run, RL's effect.
 
-Runs `nsp demo` with its default plan (35 to 70 minutes on 2 CPU cores, by host) in a temporary directory, or reads
+Runs `nsp demo` with its default plan (40 to 80 minutes on 2 CPU cores, by host) in a temporary directory, or reads
 a finished demo run given as NSP_BENCH_DEMO=DIR, and records, for the scene-cut world (the default):
     cuts_demo_pass_rate_tiny  the final model's oracle pass rate on held-out cut contexts (goal 0.8), with the
                               understanding gain (path ablation), each stage's paired change, baselines, goals

@@ -49,6 +49,9 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
     # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
     assert rl["data"]["path"] == str(out / "data_rl") and not rl["rl"]["context_text"]
+    # the demo's RL recipe: flow matching on the group's own samples, its search screened (RL_RECIPES)
+    assert (rl["rl"]["objective"], rl["rl"]["screen"], rl["rl"]["rollout_steps"]) == ("awm", 2, 5)
+    assert "RL 1 (awm)" in report
     rl_data = json.loads((out / "data_rl" / "manifest.json").read_text())
     assert rl_data["splits"]["train"]["pairs"] == 8 and rl_data["disjoint_from"] == [str((out / "data").resolve())]
 
@@ -89,6 +92,8 @@ def test_demo_rejects_unknown_settings(tmp_path):
     assert r.returncode == 2 and "bf16=2: expected 0 or 1" in r.stderr
     r = run_nsp("demo", "--out", tmp_path / "d", "jobs=3")
     assert r.returncode == 2 and "jobs=3: expected 1 or 2" in r.stderr
+    r = run_nsp("demo", "--out", tmp_path / "d", "rl_recipe=ppo")
+    assert r.returncode == 2 and "rl_recipe=ppo: expected one of awm, grpo" in r.stderr
     assert not (tmp_path / "d").exists()
 
 

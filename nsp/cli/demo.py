@@ -45,6 +45,9 @@ class DemoPlan:
     # benchmarks/demo_tried.py).
     sft_steps: int = 4800
     rl_steps: int = 40
+    # awm: flow matching on each group's own samples, weighted by a pass/fail advantage (RL_RECIPES; it pays on the
+    # cut world); grpo: rl_tiny.yaml's Flow-GRPO, several times faster, and no gain there (README, Stage 3).
+    rl_recipe: str = "awm"
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
     # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
     rl_contexts: int = 2000
@@ -65,13 +68,21 @@ class DemoPlan:
 
 
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
-                 rl_contexts=64, scratch_sft_steps=300, eval_contexts=32)
+                 rl_recipe="grpo", rl_contexts=64, scratch_sft_steps=300, eval_contexts=32)
+
+# The RL recipes a demo can run, as changes to stages/configs/rl_tiny.yaml. awm: 8 contexts per step, each one whose
+# 8 candidates disagree, searched for among up to 64 fresh contexts, of which only those where a first candidate fails
+# are rolled out in full (in 5 deterministic steps); measured on the cut world in bench_rl_demo_gain.py ALSO_TRIED.
+RL_RECIPES = {"awm": ["rl.objective=awm", "optim.lr=1e-4", "rl.reward_options={oracle: {mode: pass}}",
+                      "rl.min_group_std=0.05", "rl.contexts=8", "rl.updates_per_rollout=1", "rl.max_draws=64",
+                      "rl.screen=2", "rl.rollout_steps=5"],
+              "grpo": []}
 
 
 # What the demo's RL run measures beside its training reward (the oracle) and never trains on: its likeness to the
 # real next scene (reference) and, in the cut world, the tiny judge VLM's verdict. Reward hacking would show there.
 WATCHED = {"cuts": {"reference": {}, "judge": {"path": "nsp:tiny_judge_cuts"}}, "continuation": {"reference": {}}}
-CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")}
+CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip"), "rl_recipe": tuple(RL_RECIPES)}
 RL_VAL_CONTEXTS = 16  # the RL run's validation contexts (rl.val_contexts; at most the plan's val), fresh scenes too
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
 # With jobs=2, a step that trains beside the others: started when the step named here starts, waited for at its own.
@@ -290,7 +301,7 @@ class Demo:
                      "--val", val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", p.rl_steps, "queries, connector, transformer", 0.0)),
-                       f"rl.watch={json.dumps(WATCHED[p.world])}", f"rl.val_contexts={val}")
+                       f"rl.watch={json.dumps(WATCHED[p.world])}", f"rl.val_contexts={val}", *RL_RECIPES[p.rl_recipe])
         else:
             shutil.copytree(self.out / "sft" / "final", self.out / "rl" / "final", dirs_exist_ok=True)
 
@@ -349,11 +360,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. 35 to 70 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
+                                   "--out. 40 to 80 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
-                                   "e.g. sft_steps=3000, or jobs=2 to train the ablation's SFT without pretraining "
-                                   "beside T2V -> SFT -> RL, each on half the cores (see nsp/cli/demo.py: "
-                                   "DemoPlan).")
+                                   "e.g. sft_steps=3000, rl_recipe=grpo for the faster RL that does not pay here, "
+                                   "or jobs=2 to train the ablation's SFT without pretraining beside T2V -> SFT -> "
+                                   "RL, each on half the cores (see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
     p.add_argument("--quick", action="store_true", help="a smaller plan (5 to 10 minutes on 2 CPU cores, by host)")

@@ -116,8 +116,9 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     lines = ["# nsp demo", "",
              f"The tiny model trained on the synthetic {WORLD_WORDS[world]} on this machine in "
              f"{summary['total_minutes']} min "
-             f"(T2V {plan.t2v_image_steps}+{plan.t2v_steps} steps, SFT {plan.sft_steps}, RL {plan.rl_steps}; "
-             f"{plan.train} training pairs; precision {precision}), then evaluated on {final['contexts']} held-out "
+             f"(T2V {plan.t2v_image_steps}+{plan.t2v_steps} steps, SFT {plan.sft_steps}, RL {plan.rl_steps} "
+             f"({plan.rl_recipe}); {plan.train} training pairs; precision {precision}), then evaluated on "
+             f"{final['contexts']} held-out "
              f"test contexts ({s['steps']} denoising steps, guidance {s['guidance']}, reward `{final['reward']}`).", "",
              (f"From SFT on, the DiT sees the context's last {plan.history_frames} latent frame(s) clean before the "
               "noisy next scene (`generator.history_frames`, Video-GPT's clean history) as well as the VLM queries; "
