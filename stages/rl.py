@@ -300,7 +300,8 @@ class RLStage(Stage):
         if screen:
             if self.screen_passed(rolled[0], pair):
                 return None, 0.0
-            rolled = join_samples(rolled, self.sample(context, self.local - screen, seed + 1, **options))
+            # (seed + 1 draws the matching units' noise: the rest's starting noise is its own)
+            rolled = join_samples(rolled, self.sample(context, self.local - screen, seed + 2, **options))
         frames, states, log_probs, ts, t_cap, grid, fps = rolled
         # 2. score
         candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
