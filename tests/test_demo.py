@@ -93,7 +93,7 @@ def test_demo_rejects_unknown_settings(tmp_path):
     r = run_nsp("demo", "--out", tmp_path / "d", "jobs=3")
     assert r.returncode == 2 and "jobs=3: expected 1 or 2" in r.stderr
     r = run_nsp("demo", "--out", tmp_path / "d", "rl_recipe=ppo")
-    assert r.returncode == 2 and "rl_recipe=ppo: expected one of awm, grpo" in r.stderr
+    assert r.returncode == 2 and "rl_recipe=ppo: expected one of awm, awm_full, grpo" in r.stderr
     assert not (tmp_path / "d").exists()
 
 

@@ -45,8 +45,9 @@ class DemoPlan:
     # benchmarks/demo_tried.py).
     sft_steps: int = 4800
     rl_steps: int = 40
-    # awm: flow matching on each group's own samples, weighted by a pass/fail advantage (RL_RECIPES; it pays on the
-    # cut world); grpo: rl_tiny.yaml's Flow-GRPO, several times faster, and no gain there (README, Stage 3).
+    # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short
+    # (RL_RECIPES); awm_full: the same without the cuts, about twice the gain in twice the time; grpo: rl_tiny.yaml's
+    # Flow-GRPO, the fastest, with no gain on the cut world (README, Stage 3).
     rl_recipe: str = "awm"
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
     # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
@@ -70,12 +71,14 @@ class DemoPlan:
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
                  rl_recipe="grpo", rl_contexts=64, scratch_sft_steps=300, eval_contexts=32)
 
-# The RL recipes a demo can run, as changes to stages/configs/rl_tiny.yaml. awm: 8 contexts per step, each one whose
-# 8 candidates disagree, searched for among up to 64 fresh contexts, of which only those where a first candidate fails
-# are rolled out in full (in 5 deterministic steps); measured on the cut world in bench_rl_demo_gain.py ALSO_TRIED.
-RL_RECIPES = {"awm": ["rl.objective=awm", "optim.lr=1e-4", "rl.reward_options={oracle: {mode: pass}}",
-                      "rl.min_group_std=0.05", "rl.contexts=8", "rl.updates_per_rollout=1", "rl.max_draws=64",
-                      "rl.screen=2", "rl.rollout_steps=5"],
+# The RL recipes a demo can run, as changes to stages/configs/rl_tiny.yaml, each measured on the cut world in
+# bench_rl_demo_gain.py ALSO_TRIED. awm_full: 8 contexts per step whose 8 candidates disagree, searched for among up
+# to 40 fresh contexts. awm: the same search over up to 64, only contexts where one of the first two candidates fails
+# rolled out in full, and in 5 deterministic steps instead of 10.
+AWM = ["rl.objective=awm", "optim.lr=1e-4", "rl.reward_options={oracle: {mode: pass}}", "rl.min_group_std=0.05",
+       "rl.contexts=8", "rl.updates_per_rollout=1"]
+RL_RECIPES = {"awm": [*AWM, "rl.max_draws=64", "rl.screen=2", "rl.rollout_steps=5"],
+              "awm_full": [*AWM, "rl.max_draws=40"],
               "grpo": []}
 
 
@@ -362,7 +365,7 @@ def add_parser(sub) -> None:
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
                                    "--out. 40 to 80 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
-                                   "e.g. sft_steps=3000, rl_recipe=grpo for the faster RL that does not pay here, "
+                                   "e.g. sft_steps=3000, rl_recipe=awm_full for the slower RL that pays more, "
                                    "or jobs=2 to train the ablation's SFT without pretraining beside T2V -> SFT -> "
                                    "RL, each on half the cores (see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
