@@ -406,4 +406,15 @@ CUTS_TRIED = [
      "note": "worse than the plain 2400-step run (0.79 / 0.82 on 200 contexts): the average still holds the early "
              "steps; it shows only that T2V gives SFT a head start (its early weights are far better), not a better "
              "end"},
+    {"what": "the demo with its RL before (rl_recipe=grpo: rl_tiny.yaml's Flow-GRPO, 40 steps), the record until "
+             "2026-12-05; the same run up to SFT",
+     "command": "nsp demo test=600 rl_recipe=grpo",
+     "pass_rate": {"+RL (final)": 0.85, "+SFT": 0.86},
+     "paired": {"+RL vs +SFT": {"change": -0.01, "ci": [-0.03, 0.01]},
+                "+RL vs +SFT, 600 contexts": {"change": -0.005, "ci": [-0.017, 0.007]}},
+     "understanding_gain": {"change": 0.81, "ci": [0.76, 0.86]},
+     "seconds": {"rl": 55.5, "eval": 234.4}, "minutes": 37.3,
+     "note": "the demo's RL now (rl_recipe awm: flow matching on the group's own samples, its search screened) "
+             "takes 394 s for +0.010 [-0.012, +0.030] on the 600 contexts (+0.010 to +0.033 over run seeds, "
+             "rl_demo_gain_tiny.json)"},
 ]
