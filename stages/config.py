@@ -152,13 +152,15 @@ class RLSection(_Strict):
     # Groups whose rewards spread less than this get no advantage: normalising a spread of noise only trains on noise
     # (DAPO's filter of all-correct / all-wrong groups; e.g. 0.05 with the oracle's `mode: pass`).
     min_group_std: float = Field(0.0, ge=0)
-    # Contexts rolled out at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
-    # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`.
+    # Contexts drawn at most per rollout to find `contexts` groups that spread at least min_group_std (DAPO's
+    # dynamic sampling): flat groups are dropped, not trained on with zero advantage. None: just `contexts`. (With
+    # screen, contexts are then rolled out in full until there are `contexts` groups.)
     max_draws: int | None = Field(None, ge=1)
     # >0: each drawn context first gets this many candidates (on each rank); where they all pass (a reward with
     # pass/fail), the rest of its group is not rolled out and the context counts as a flat draw. Rollouts go to
-    # contexts the model sometimes fails: cheaper draws for DAPO's search, at the price of missing groups that fail
-    # rarely. After max_draws, contexts are rolled out in full.
+    # contexts the model sometimes fails: cheaper draws for DAPO's search (max_draws), at the price of missing groups
+    # that fail rarely. After max_draws, contexts are rolled out in full. (With noise_only_trained, the screen's
+    # candidates share a trajectory of their own until the branch point, the rest another.)
     screen: int = Field(0, ge=0)
     # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
@@ -201,6 +203,8 @@ class RLSection(_Strict):
                                  f"sampling steps")
             if end - first < (self.train_steps or self.sampling_steps):
                 raise ValueError(f"train_window {list(self.train_window)} holds fewer than train_steps steps")
+        if self.screen and self.max_draws is None:
+            raise ValueError("screen makes DAPO's search (max_draws) cheaper: set max_draws too")
         if self.rollout_steps is not None and self.objective == "grpo":
             raise ValueError("rollout_steps applies to objective awm / nft (GRPO trains the rollout's own steps)")
         return self

@@ -307,7 +307,7 @@ def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_f
     s, reward = stage.s, stage.reward
     REWARDS["test_pass_all"] = lambda model=None: lambda cs: Scores(np.ones(len(cs)), np.ones(len(cs), bool))
     try:
-        s.screen, s.max_draws = 1, 3
+        s.max_draws, s.screen = 3, 1
         pairs = iter(PairStream(data, "train", shuffle=False))
         units = stage.rollout_units(pairs, seed=5)  # the random model fails the oracle: rolled out at once
         assert units[0].metrics["draws"] == 1 and units[0].metrics["screened_out"] == 0
