@@ -304,8 +304,7 @@ class RLStage(Stage):
             rolled = join_samples(rolled, self.sample(context, self.local - screen, seed + 2, **options))
         frames, states, log_probs, ts, t_cap, grid, fps = rolled
         # 2. score
-        candidates = [Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames]
-        scores, _ = self.reward(candidates)
+        scores = self.score(frames, pair)
         # 3. advantages, over the whole group (every rank's candidates); only the kept candidates are trained
         advantage, group, keep = self.advantages(torch.tensor(scores.values, dtype=torch.float32))
         metrics = {"reward_mean": float(group.mean()), "reward_std": float(group.std())}
@@ -327,9 +326,13 @@ class RLStage(Stage):
                       grid, fps, metrics, history) for k in trained]
         return units, float(group.std())
 
+    def score(self, frames, pair):
+        """The reward's scores of one context's candidates."""
+        return self.reward([Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames])[0]
+
     def screen_passed(self, frames, pair) -> bool:
         """Whether the screen's candidates, on every rank, all pass the reward."""
-        scores, _ = self.reward([Candidate(f, pair.context.frames, pair.next.frames, pair.meta) for f in frames])
+        scores = self.score(frames, pair)
         if scores.passed is None:
             raise NSPError(f"rl.screen needs a reward with pass/fail (oracle); {sorted(self.s.rewards)} has none")
         return bool(self.gather(torch.tensor(scores.passed, dtype=torch.float32)).all())
