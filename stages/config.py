@@ -68,6 +68,9 @@ class Phase(_Strict):
     trainable: list[Literal["queries", "connector", "transformer", "vae", "vlm"]]
     images: float = Field(0.0, ge=0, le=1)  # t2v: share of batches that are single frames (images)
     lr: float | None = Field(None, gt=0, allow_inf_nan=False)  # overrides optim.lr for this phase
+    # sft: overrides data.context_text for this phase (e.g. captions only in a last phase, after SFT has learned to
+    # read the clip: a caption that names the outcome, given all along, is read instead of the clip)
+    context_text: float | None = Field(None, ge=0, le=1)
 
 
 class OptimSection(_Strict):

@@ -11,11 +11,12 @@ class SFTStage(FlowStage):
 
     def make_batch(self, examples, rng, phase, train: bool):
         data = self.cfg.data
+        share = data.context_text if phase.context_text is None else phase.context_text
         texts, videos = [], []
         for e in examples:
             clip = e.video is not None and (not train or rng.random() < data.context_clip)
             caption = e.meta.get("captions", {}).get("context")
-            text = caption if caption and (rng.random() < data.context_text if train else data.context_text >= 0.5) \
+            text = caption if caption and (rng.random() < share if train else share >= 0.5) \
                 else None
             if not clip and text is None:  # never an empty context: fall back to the clip (or the caption)
                 clip = e.video is not None

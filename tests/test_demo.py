@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from nsp.cli.demo import GUIDANCE, DemoPlan, training_precision
+from nsp.cli.demo import GUIDANCE, SFT_CONTEXT_TEXT, DemoPlan, training_precision
 from nsp.config import preset_config
 from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
@@ -40,6 +40,8 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     precision = training_precision(DemoPlan())  # bf16 where this machine has it natively, else fp32
     assert summary["precision"] == precision and f"precision {precision}" in report
     assert json.loads((out / "sft_scratch" / "config.json").read_text())["deepspeed"]["precision"] == precision
+    for run in ("sft", "sft_scratch"):  # both SFT runs read the context from the clip alone, as it is evaluated
+        assert json.loads((out / run / "config.json").read_text())["data"]["context_text"] == SFT_CONTEXT_TEXT["cuts"]
     for run in ("t2v", "sft", "rl", "sft_scratch"):
         assert json.loads((out / "eval" / run / "report.json").read_text())["contexts"] == 6
         # every checkpoint samples (and is evaluated) with the world's guidance, not the tiny preset's

@@ -119,6 +119,29 @@ def test_t2v_text_as_answer_writes_the_caption_where_the_vlm_s_words_go(tiny_mod
     assert enc.cfg.prompt in user and cut_captions(scenes[0])["next"] not in user
 
 
+def test_an_sft_phase_sets_how_often_the_context_caption_is_given(tiny_model, clip):
+    """phase.context_text overrides data.context_text: a clip-only phase, then one that always adds the caption."""
+    import numpy as np
+
+    from nsp.data.cache import LatentPair
+    from nsp.stages.config import TrainConfig
+    from nsp.stages.sft import SFTStage
+
+    enc, caption = tiny_model.context_encoder, "a red ball rolls left"
+    video = enc.video_input(clip.frames, clip.fps)
+    examples = [LatentPair(f"k{i}", {"next": torch.zeros(4, 2, 2, 2)}, video, {"captions": {"context": caption}})
+                for i in range(4)]
+    cfg = TrainConfig(stage="sft", data={"context_text": 0.0},
+                      phases=[{"name": "clip", "steps": 1, "trainable": ["connector"]},
+                              {"name": "captions", "steps": 1, "trainable": ["connector"], "context_text": 1.0}])
+    stage = SFTStage(cfg, tiny_model)
+    for phase, given in zip(cfg.phases, (False, True)):
+        for train in (True, False):  # validation reads the phase's share too (given when at least half)
+            batch = stage.make_batch(examples, np.random.default_rng(0), phase, train=train)
+            ids = batch.context.input_ids[0][batch.context.attention_mask[0].bool()]
+            assert (caption in enc.tokenizer.decode(ids)) == given, (phase.name, train)
+
+
 def test_bf16_on_cpu_autocasts_the_step_and_fp32_does_not():
     from nsp.stages.config import TrainConfig
     from nsp.stages.engine import cpu_autocast
