@@ -1,7 +1,7 @@
 """The demo's numbers (issue: the NSP benchmark and the one-command demo) and, from the same run, RL's effect.
 
-Runs `nsp demo` with its default plan (40 to 80 minutes on 2 CPU cores, by host) in a temporary directory, or reads
-a finished demo run given as NSP_BENCH_DEMO=DIR, and records, for the scene-cut world (the default):
+Runs `nsp demo` with its default plan (about 30 to 55 minutes on 2 CPU cores, by host) in a temporary directory, or
+reads a finished demo run given as NSP_BENCH_DEMO=DIR, and records, for the scene-cut world (the default):
     cuts_demo_pass_rate_tiny  the final model's oracle pass rate on held-out cut contexts (goal 0.8), with the
                               understanding gain (path ablation), each stage's paired change, baselines, goals
     demo_minutes              the demo's wall time (goal about 20 minutes)
@@ -78,15 +78,23 @@ def probe_record(run: Path) -> dict:
                                   "of held-out contexts whose lane / colour / way it names right")
 
 
-# The same default plan (test=600), the same code and seed, timed on other 2-core hosts: machines that report the same
-# CPU differ about 2x, so demo minutes compare only within one host.
+# The default plan before its SFT read the clip alone (4800 SFT steps with captions, test=600), the same seed, timed on
+# other 2-core hosts: machines that report the same CPU differ about 2x, so demo minutes compare only within one host.
+# The record of that plan (its RL the demo's awm recipe), on a host of the same CPU as today's record, slower by a
+# measured ratio: its 4800 SFT steps ran at 5.95 steps/s there (JOBS_2), 6.89 on today's host (CUTS_TRIED, compile).
+PLAN_BEFORE = {"command": "nsp demo test=600 sft_steps=4800 scratch_sft_steps=4800 (SFT with captions half the time)",
+               "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05, before this record)", "minutes": 42.3,
+               "timings_s": {"data": 17.8, "init": 6.6, "cache": 110.6, "t2v": 103.7, "sft": 807.9, "rl": 393.6,
+                             "sft_scratch": 896.5, "eval": 196.5, "predict": 5.8}}
 OTHER_HOSTS = [{"host": "a 2-core AMD EPYC with AVX512-BF16 (another host, 2026-12-04)", "minutes": 69.1,
                 "timings_s": {"data": 34.3, "init": 13.1, "cache": 281.1, "t2v": 201.0, "sft": 1474.5,
                               "sft_scratch": 1598.3, "rl": 111.4, "eval": 421.1, "predict": 10.2}}]
 
-# The same default plan with jobs=2 (the ablation's SFT without pretraining trained beside T2V -> SFT -> RL, one core
-# each), on a host as fast as the record's (its data, cache, RL and evaluation steps within 8% of the record's).
-JOBS_2 = {"command": "nsp demo test=600 jobs=2", "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-04)",
+# That plan with jobs=2 (the ablation's SFT without pretraining trained beside T2V -> SFT -> RL, one core each), on a
+# host as fast as its record's (its data, cache, RL and evaluation steps within 8% of the record's).
+JOBS_2 = {"command": "nsp demo test=600 jobs=2 sft_steps=4800 scratch_sft_steps=4800 rl_recipe=grpo (SFT with "
+                     "captions)",
+          "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-04)",
           "minutes": 30.2,
           "timings_s": {"data": 16.2, "init": 6.2, "cache": 109.0, "t2v": 147.2, "sft": 1254.0, "rl": 55.6,
                         "sft_scratch": 1242.0, "sft_scratch_wait": 0.0, "eval": 215.9, "predict": 5.3},
@@ -118,7 +126,7 @@ def cuts_record(run: Path, summary: dict) -> list[dict]:
                     "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
                     "0); every change paired: the same contexts and starting noise", **common),
         result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND,
-               other_hosts=OTHER_HOSTS, jobs_2=JOBS_2, **common),
+               plan_before=PLAN_BEFORE, other_hosts=OTHER_HOSTS, jobs_2=JOBS_2, **common),
         probe_record(run),
     ]
 
