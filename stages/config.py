@@ -68,8 +68,8 @@ class Phase(_Strict):
     trainable: list[Literal["queries", "connector", "transformer", "vae", "vlm"]]
     images: float = Field(0.0, ge=0, le=1)  # t2v: share of batches that are single frames (images)
     lr: float | None = Field(None, gt=0, allow_inf_nan=False)  # overrides optim.lr for this phase
-    # sft: overrides data.context_text for this phase (e.g. captions only in a last phase, after SFT has learned to
-    # read the clip: a caption that names the outcome, given all along, is read instead of the clip)
+    # sft: overrides data.context_text for this phase (e.g. clip-only steps first, then some with the caption; one
+    # such schedule is measured in benchmarks/demo_tried.py)
     context_text: float | None = Field(None, ge=0, le=1)
 
 
