@@ -370,7 +370,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. 40 to 80 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
+                                   "--out. 25 to 55 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
                                    "e.g. sft_steps=3000, rl_recipe=awm_full for the slower RL that pays more, "
                                    "or jobs=2 to train the ablation's SFT without pretraining beside T2V -> SFT -> "
