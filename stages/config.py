@@ -165,6 +165,15 @@ class RLSection(_Strict):
     # that fail rarely. After max_draws, contexts are rolled out in full. (With noise_only_trained, the screen's
     # candidates share a trajectory of their own until the branch point, the rest another.)
     screen: int = Field(0, ge=0)
+    # Contexts screened together, their first candidates in one batch of the DiT (and one VAE decode): a batch of
+    # two candidates leaves most of a CPU's throughput unused. A batch's contexts past what the rollout still needs
+    # are screened but not used (they count as draws); 1: one context at a time.
+    screen_batch: int = Field(8, ge=1)
+    # Times a context whose group spread is drawn again, in the next rollouts before fresh ones: DAPO's search finds
+    # few such contexts among many (the screen passes most), so using each again is cheaper than finding another.
+    # Replays are screened and filtered as fresh draws are (one the model has learnt is dropped) and count as draws.
+    # The buffer is not checkpointed: a resumed run starts it empty.
+    replay: int = Field(0, ge=0)
     # False: advantages are the rewards minus the group mean, not divided by the group's spread (Dr. GRPO), so a group
     # whose candidates barely differ barely moves the model and the informative groups lead the update.
     scale_by_group_std: bool = True

@@ -17,6 +17,7 @@ loss weighted by their advantages (`PolicyObjective.matching`); the rollout is t
 
 from __future__ import annotations
 
+import collections
 import copy
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ class Unit:
     old_velocity: torch.Tensor | None = None  # nft: the sampling policy's conditional velocity at x
 
 
-def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch, s: RLSection, grid, fps: float,
+def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch | None, s: RLSection, grid, fps: float,
                     history: torch.Tensor | None, condition: torch.Tensor | None = None) -> torch.Tensor:
     """The guided velocity the policy samples with. Under a gradient with guidance_grad "conditional" (Flow-GRPO's
     choice) the unconditional branch runs without a graph: no gradient through it, and a backward over half the
@@ -177,6 +178,8 @@ class RLStage(Stage):
             reference = copy.deepcopy(model).requires_grad_(False).eval()
             model.context_encoder.vlm = reference.context_encoder.vlm = vlm
         self.objective = PolicyObjective(model, self.s, reference)
+        # rl.replay: (pair, times it may be replayed after this) of contexts whose groups spread, drawn before fresh
+        self.replays: collections.deque = collections.deque()
 
     def module(self) -> nn.Module:
         return self.objective
@@ -207,6 +210,11 @@ class RLStage(Stage):
         while True:
             yield from self.rollout_units(pairs, seed=int(rng.integers(2**31)))
 
+    def draw(self, pairs) -> tuple:
+        """The next context and how many more times it may be replayed (rl.replay): a replayed one while there are
+        any, else the next of `pairs`."""
+        return self.replays.popleft() if self.replays else (next(pairs), self.s.replay)
+
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None,
@@ -215,34 +223,51 @@ class RLStage(Stage):
         t_cap, grid, fps). `noisy_steps`: the only steps that draw noise (their log-probability kept; None: all); the
         others are deterministic Euler steps, and the candidates are one trajectory, computed once, until the first
         noisy step, where they branch (Flow-GRPO-Fast). `steps`: of the schedule (None: rl.sampling_steps)."""
+        return self.sample_many([(context, history, count, seed)], noise_level, noisy_steps, steps)[0]
+
+    @torch.no_grad()
+    def sample_many(self, requests: list[tuple], noise_level: float | None = None,
+                    noisy_steps: list[int] | None = None, steps: int | None = None) -> list[tuple]:
+        """`sample` for several contexts at once, each request (context, history, count, seed): their candidates go
+        through the DiT and the VAE in one batch, each with its own noise (a request's results are those of `sample`
+        alone, to the rounding of a larger batch)."""
         model, gen, s = self.model, self.model.generator, self.s
         g = model.config.generator
         grid = gen.latent_grid(g.num_frames, g.height, g.width)
-        generator = torch.Generator().manual_seed(seed)
         device = model.context_encoder.queries.device
         noise_level = s.noise_level if noise_level is None else noise_level
         steps = steps or s.sampling_steps
         noisy = set(range(steps) if noisy_steps is None else noisy_steps)
-        shape = (1 if noisy_steps is not None else count, gen.transformer.config.in_channels, *grid)
-        x = gen.pack(torch.randn(shape, generator=generator).to(device))
-        ts = self.sigmas(steps, x.shape[1])
+        counts = [count for _, _, count, _ in requests]
+        generators = [torch.Generator().manual_seed(seed) for *_, seed in requests]
+        channels = gen.transformer.config.in_channels
+        xs = [gen.pack(torch.randn((1 if noisy_steps is not None else n, channels, *grid), generator=r).to(device))
+              for n, r in zip(counts, generators)]
+        ts = self.sigmas(steps, xs[0].shape[1])
         t_cap = ts[1]
-        condition = model.condition(context)
-        states, log_probs = [], []
+        conditions = [model.condition(context) for context, *_ in requests]
+        histories = [history for _, history, *_ in requests]
+        states, log_probs = [[] for _ in requests], [[] for _ in requests]
         for k, (t, t_next) in enumerate(self.rollout_schedule(ts, noisy if noisy_steps is not None else None)):
-            if k in noisy and x.shape[0] < count:  # the branch point
-                x = x.expand(count, -1, -1).clone()
-            v = policy_velocity(model, x, t, context, s, grid, g.fps,
-                                None if history is None else history.expand(x.shape[0], -1, -1), condition)
-            states.append(x)
-            if k in noisy:
-                x, log_prob, _ = sde_step(x, v, t, t_next, noise_level, t_cap, generator)
-            else:
-                x, log_prob = x + v * (t_next - t), None
-            log_probs.append(log_prob)
-        states.append(x.expand(count, -1, -1))
-        frames = video_to_frames(gen.decode(states[-1], grid))
-        return frames, states, log_probs, ts, t_cap, grid, g.fps
+            if k in noisy:  # the branch point, where a request's candidates are still one trajectory
+                xs = [x.expand(n, -1, -1).clone() if x.shape[0] < n else x for x, n in zip(xs, counts)]
+            rows = [x.shape[0] for x in xs]
+            condition = torch.cat([c.expand(n, -1, -1) for c, n in zip(conditions, rows)])
+            history = None if histories[0] is None else \
+                torch.cat([h.expand(n, -1, -1) for h, n in zip(histories, rows)])
+            v = policy_velocity(model, torch.cat(xs), t, None, s, grid, g.fps, history, condition)
+            for i, (x, v_i) in enumerate(zip(xs, v.split(rows))):
+                states[i].append(x)
+                if k in noisy:
+                    xs[i], log_prob, _ = sde_step(x, v_i, t, t_next, noise_level, t_cap, generators[i])
+                else:
+                    xs[i], log_prob = x + v_i * (t_next - t), None
+                log_probs[i].append(log_prob)
+        finals = [x.expand(n, -1, -1) for x, n in zip(xs, counts)]
+        frames = video_to_frames(gen.decode(torch.cat(finals), grid))
+        ends = np.cumsum([0, *counts])
+        return [(frames[a:b], [*trajectory, final], lps, ts, t_cap, grid, g.fps)
+                for a, b, trajectory, final, lps in zip(ends, ends[1:], states, finals, log_probs)]
 
     def sigmas(self, steps: int, tokens: int) -> list[float]:
         """The noise levels of a `steps`-step schedule for `tokens` latent tokens: steps + 1 values, the last 0."""
@@ -266,42 +291,72 @@ class RLStage(Stage):
     def rollout_units(self, pairs, seed: int) -> list[Unit]:
         """One rollout: `contexts` groups from the iterator `pairs`, drawing up to `max_draws` contexts to find groups
         that spread (the same decision on every rank: it is made on the gathered group); short of them, flat ones
-        fill in. With rl.screen, contexts whose first candidates all pass are dropped unrolled, up to max_draws;
-        after that, contexts are rolled out in full until there are `contexts` groups."""
+        fill in. With rl.screen, contexts (screen_batch at a time) whose first candidates all pass are dropped
+        unrolled, up to max_draws; after that, contexts are rolled out in full until there are `contexts` groups."""
         s = self.s
         draws = max(s.max_draws or 0, s.contexts)
         kept, flat, screened_out, c = [], [], 0, 0
         while len(kept) < s.contexts and (c < draws or len(kept) + len(flat) < s.contexts):
-            units, spread = self.rollout_group(next(pairs), seed + 1000 * c, screen=s.screen if c < draws else 0)
-            c += 1
-            if units is None:
-                screened_out += 1
-                continue
-            (kept if spread >= s.min_group_std else flat).append(units)
+            screening = s.screen and c < draws
+            drawn = [self.draw(pairs) for _ in range(min(s.screen_batch, draws - c) if screening else 1)]
+            batch = [(pair, seed + 1000 * (c + i)) for i, (pair, _) in enumerate(drawn)]
+            screened = self.screen_contexts(batch) if screening else [None]
+            c += len(batch)
+            for (pair, pair_seed), (_, replays), rolled in zip(batch, drawn, screened):
+                if len(kept) == s.contexts:  # the batch found more than the rollout needs
+                    break
+                if rolled is False:
+                    screened_out += 1
+                    continue
+                units, spread = self.rollout_group(pair, pair_seed, rolled)
+                (kept if spread >= s.min_group_std else flat).append(units)
+                if spread >= s.min_group_std and replays:
+                    self.replays.append((pair, replays - 1))
         groups = kept + flat[:s.contexts - len(kept)]
         for units in groups:
             units[0].metrics.update(draws=c, screened_out=screened_out)
         return interleave(groups, np.random.default_rng(seed))
 
-    def rollout_group(self, pair, seed: int, screen: int = 0) -> tuple[list[Unit] | None, float]:
-        """One context's group of candidates, scored: its trained units and the reward's spread over the group (None
-        for the units where `screen` candidates all passed and the rest of the group was not rolled out)."""
+    def rollout_options(self, seed: int) -> dict:
+        """How the rollout of the context drawn with `seed` samples: awm, nft with the deterministic sampler in
+        rl.rollout_steps; grpo with the SDE, with rl.noise_only_trained noise only at its trained steps."""
+        s = self.s
+        if s.objective != "grpo":
+            return dict(noise_level=DETERMINISTIC, steps=s.rollout_steps)
+        return dict(noisy_steps=self.trained_steps(seed) if s.noise_only_trained else None)
+
+    def screen_contexts(self, batch: list[tuple]) -> list:
+        """rl.screen: each (pair, seed)'s first `screen` candidates, sampled together (contexts whose rollouts sample
+        alike in one batch); per context False where they all passed (on every rank), else (context, history, the
+        screen's sample) for `rollout_group`."""
+        prepared = [(self._context(pair), self.model.encode_history([pair.context])) for pair, _ in batch]
+        options = [self.rollout_options(seed) for _, seed in batch]
+        rolled = [None] * len(batch)
+        for alike in dict.fromkeys(map(str, options)):
+            at = [i for i, o in enumerate(options) if str(o) == alike]
+            requests = [(*prepared[i], self.s.screen, batch[i][1] + 7919 * self.rank) for i in at]
+            for i, sample in zip(at, self.sample_many(requests, **options[at[0]])):
+                rolled[i] = sample
+        return [False if self.screen_passed(sample[0], pair) else (*ready, sample)
+                for (pair, _), ready, sample in zip(batch, prepared, rolled)]
+
+    def rollout_group(self, pair, seed: int, screened: tuple | None = None) -> tuple[list[Unit], float]:
+        """One context's group of candidates, scored: its trained units and the reward's spread over the group.
+        `screened`: (context, history, sample) of its first candidates, from `screen_contexts`."""
         s = self.s
         trained, matching = self.trained_steps(seed), s.objective != "grpo"
+        options = self.rollout_options(seed)
         # 1. sample: this rank's share of the group, every denoising step kept with its log-probability (awm,
-        #    nft: the deterministic sampler from each candidate's own starting noise, as evaluation samples), the
-        #    screen's candidates first
-        context, history = self._context(pair), self.model.encode_history([pair.context])
-        options = dict(history=history, noise_level=DETERMINISTIC if matching else None,
-                       noisy_steps=trained if s.noise_only_trained and not matching else None,
-                       steps=s.rollout_steps if matching else None)
+        #    nft: the deterministic sampler from each candidate's own starting noise, as evaluation samples), after
+        #    the screen's candidates where it was screened
         seed = seed + 7919 * self.rank
-        rolled = self.sample(context, screen or self.local, seed, **options)
-        if screen:
-            if self.screen_passed(rolled[0], pair):
-                return None, 0.0
-            # (seed + 1 draws the matching units' noise: the rest's starting noise is its own)
-            rolled = join_samples(rolled, self.sample(context, self.local - screen, seed + 2, **options))
+        if screened is None:
+            context, history = self._context(pair), self.model.encode_history([pair.context])
+            rolled = self.sample(context, self.local, seed, history=history, **options)
+        else:  # (seed + 1 draws the matching units' noise: the rest's starting noise is its own)
+            context, history, first = screened
+            rolled = join_samples(first, self.sample(context, self.local - s.screen, seed + 2, history=history,
+                                                     **options))
         frames, states, log_probs, ts, t_cap, grid, fps = rolled
         # 2. score
         scores = self.score(frames, pair)

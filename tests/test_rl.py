@@ -1,6 +1,7 @@
 """Stage 3: the SDE policy's log-probabilities, reproducible rollouts, ratio 1 on the first update, and group
 advantages computed over all ranks."""
 
+import itertools
 import json
 import math
 import socket
@@ -298,7 +299,8 @@ def test_dynamic_sampling_draws_more_contexts_only_while_groups_are_flat(rl_stag
 
 def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_fails(rl_stage):
     """rl.screen: a context whose first candidates all pass is dropped unrolled (counted as a draw), up to max_draws;
-    after that contexts are rolled out in full. The screen's candidates are the group's first."""
+    after that contexts are rolled out in full. The screen's candidates are the group's first. Contexts are screened
+    screen_batch at a time: a batch's contexts past the one the rollout needs are drawn, not used."""
     from nsp.data.loader import PairStream
     from nsp.rewards import build_reward
     from nsp.rewards.base import REWARDS, Scores
@@ -307,11 +309,16 @@ def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_f
     s, reward = stage.s, stage.reward
     REWARDS["test_pass_all"] = lambda model=None: lambda cs: Scores(np.ones(len(cs)), np.ones(len(cs), bool))
     try:
-        s.max_draws, s.screen = 3, 1
+        s.max_draws, s.screen, s.screen_batch = 3, 1, 1
         pairs = iter(PairStream(data, "train", shuffle=False))
         units = stage.rollout_units(pairs, seed=5)  # the random model fails the oracle: rolled out at once
         assert units[0].metrics["draws"] == 1 and units[0].metrics["screened_out"] == 0
         assert [u.x.shape[0] for u in units] == [4, 4] and next(pairs).key == "train-000001"
+        s.screen_batch = 3
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        batched = stage.rollout_units(pairs, seed=5)  # three screened at once, the first of them used
+        assert batched[0].metrics["draws"] == 3 and next(pairs).key == "train-000003"
+        assert all(torch.allclose(a.x, b.x, atol=1e-4) for a, b in zip(units, batched))
         stage.reward = build_reward({"test_pass_all": 1.0})
         pairs = iter(PairStream(data, "train", shuffle=False))
         units = stage.rollout_units(pairs, seed=5)  # three screened out, the fourth rolled out in full
@@ -321,8 +328,49 @@ def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_f
         with pytest.raises(NSPError, match="rl.screen needs a reward with pass/fail"):
             stage.rollout_units(iter(PairStream(data, "train", shuffle=False)), seed=5)
     finally:
-        s.screen, s.max_draws, stage.reward = 0, None, reward
+        s.screen, s.max_draws, s.screen_batch, stage.reward = 0, None, 8, reward
         del REWARDS["test_pass_all"]
+
+
+
+def test_a_context_whose_group_spread_is_replayed_before_fresh_ones(rl_stage):
+    """rl.replay 1: a context kept for its spread is drawn once more, in the next rollout, before the stream's next;
+    one whose group was flat is not."""
+    from nsp.data.loader import PairStream
+
+    stage, data = rl_stage
+    s = stage.s
+    try:
+        s.replay = 1
+        pairs = iter(PairStream(data, "train", shuffle=False))
+        stage.rollout_units(pairs, seed=5)
+        assert [(pair.key, times) for pair, times in stage.replays] == [("train-000000", 0)]
+        units = stage.rollout_units(pairs, seed=6)  # train-000000 again, then no more
+        assert not stage.replays and next(pairs).key == "train-000001" and units[0].metrics["draws"] == 1
+        s.min_group_std = 10.0  # no group spreads that much: nothing to replay
+        stage.rollout_units(pairs, seed=7)
+        assert not stage.replays
+    finally:
+        s.replay, s.min_group_std = 0, 0.0
+        stage.replays.clear()
+
+def test_contexts_sampled_together_are_each_sampled_as_alone(rl_stage):
+    """sample_many: several contexts' candidates in one batch, each with its own noise, the branch of Flow-GRPO-Fast
+    included: the same candidates as one `sample` each."""
+    from nsp.data.loader import PairStream
+
+    stage, data = rl_stage
+    pairs = list(itertools.islice(PairStream(data, "train", shuffle=False), 2))
+    contexts = [stage._context(p) for p in pairs]
+    histories = [stage.model.encode_history([p.context]) for p in pairs]
+    for noisy in (None, [1, 2]):
+        together = stage.sample_many([(c, h, n, seed) for c, h, n, seed in zip(contexts, histories, (2, 3), (4, 9))],
+                                     noisy_steps=noisy)
+        for (c, h, n, seed), got in zip(zip(contexts, histories, (2, 3), (4, 9)), together):
+            alone = stage.sample(c, n, seed, history=h, noisy_steps=noisy)
+            assert len(got[0]) == n and np.abs(got[0].astype(int) - alone[0].astype(int)).max() <= 1
+            assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(got[1], alone[1]))
+            assert all((a is None and b is None) or torch.allclose(a, b, atol=1e-3) for a, b in zip(got[2], alone[2]))
 
 
 def test_joined_samples_are_one_group_with_the_first_candidates_first(rl_stage):
