@@ -17,17 +17,18 @@ from nsp.evaluation.predict import REAL, DiTPath, judge_predictions, predict
 CONDITIONS = ("real", "null", "shuffled")
 
 
-def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[np.ndarray]], progress=None,
-           right=None) -> dict:
-    """`model_clips`: the model's own predictions (real condition, history on) for `contexts`, reused as that cell;
-    `right`: where answers are classified, a function of one clip per pair -> 1.0 where it reads back right."""
+def ablate(pipe, pairs: list, contexts: list, s, reward, known: dict[DiTPath, list[list[np.ndarray]]],
+           progress=None, right=None) -> dict:
+    """`known`: predictions for `contexts` made already, by path (the model's own at REAL; the history-only
+    baseline's at the null condition), reused as those cells; `right`: where answers are classified, a function of
+    one clip per pair -> 1.0 where it reads back right."""
     has_history = pipe.model.config.generator.history_frames > 0
     settings = (True, False) if has_history else (True,)
     passed, cells = {}, []
     for history in settings:
         for condition in CONDITIONS:
             path = DiTPath(condition, history)
-            clips = model_clips if path == REAL else predict(pipe, contexts, s, progress, path)
+            clips = known[path] if path in known else predict(pipe, contexts, s, progress, path)
             rows, _ = judge_predictions(pairs, clips, reward)
             passed[path] = np.array([r["passed"] for r in rows])
             cells.append({"condition": condition, "history": history if has_history else None,
@@ -49,6 +50,6 @@ def ablate(pipe, pairs: list, contexts: list, s, reward, model_clips: list[list[
             "understanding_gain": gains}
 
 
-def extra_predictions(pipe) -> int:
-    """Predictions per context and sample the ablation adds to the model's own (for progress bars)."""
-    return 5 if pipe.model.config.generator.history_frames > 0 else 2
+def extra_predictions(pipe, known: int = 1) -> int:
+    """Predictions per context and sample the ablation adds to the `known` cells (for progress bars)."""
+    return (6 if pipe.model.config.generator.history_frames > 0 else 3) - known

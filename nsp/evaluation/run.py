@@ -20,7 +20,7 @@ import torch
 from nsp.evaluation import best_of, metrics, paths
 from nsp.evaluation.classify import classification_report, drawn_task_labels, right_answers
 from nsp.evaluation.failures import failure_causes
-from nsp.evaluation.predict import (DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
+from nsp.evaluation.predict import (REAL, DiTPath, EvalSettings, copy_last_frame, judge_predictions,  # noqa: F401
                                     load_pairs, predict)
 from nsp.evaluation.rollout import rollout
 from nsp.evaluation.sentences import sentence_report
@@ -68,7 +68,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     history_only = s.baselines and model.config.generator.history_frames > 0  # the context's pixels, no condition
 
     total = (sum(len(v) for v in inputs.values()) + history_only * len(pairs)) * s.samples \
-        + len(pairs) * (s.rollout - 1) + s.paths * paths.extra_predictions(pipe) * len(pairs) * s.samples \
+        + len(pairs) * (s.rollout - 1) + s.paths * paths.extra_predictions(pipe, 1 + history_only) * len(pairs) \
+        * s.samples \
         + len(pairs) * (s.best_of - 1)
     bar = tqdm(total=total, desc="eval", unit="clip", disable=not progress, dynamic_ncols=True)
     if pipe.device.type == "cuda":
@@ -97,7 +98,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     ablation = None
     if s.paths:
         bar.set_postfix(method="paths")
-        ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, predictions["model"], bar,
+        known = {REAL: predictions["model"], **({DiTPath("null"): predictions["history_only"]} if history_only else {})}
+        ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, known, bar,
                                 right_answers(pairs, drawn) if drawn else None)
     bar.close()
     memory, memory_kind = peak_memory_gb(pipe.device)
