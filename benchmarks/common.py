@@ -66,7 +66,7 @@ def nsp(*args) -> None:
 
 
 def on_demo_run(measure, *plan: str) -> list[dict]:
-    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (25 to 55
+    """`measure(demo_dir)` on the finished demo run named by NSP_BENCH_DEMO, or on a fresh `nsp demo` (20 to 40
     minutes on 2 CPU cores; `plan`: its key=value settings) in a temporary directory."""
     given = os.environ.get("NSP_BENCH_DEMO")
     if given:

@@ -16,7 +16,7 @@ MINIMAL = ["train=24", "val=4", "test=6", "t2v_image_steps=2", "t2v_steps=3", "s
 
 def test_demo_runs_every_step_then_resumes(tmp_path):
     out = tmp_path / "demo"
-    r = run_nsp("demo", "--out", out, *MINIMAL, timeout=1200)  # nine steps, each its own process
+    r = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1", timeout=1200)  # nine steps, one after another
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "demo_report.json").read_text())
     assert set(summary["ablation"]) == {"pretrain-only", "+SFT", "+RL", "SFT without pretraining"}
@@ -51,22 +51,25 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
     # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
     assert rl["data"]["path"] == str(out / "data_rl") and not rl["rl"]["context_text"]
-    # the demo's RL recipe: flow matching on the group's own samples, its search screened (RL_RECIPES)
-    assert (rl["rl"]["objective"], rl["rl"]["screen"], rl["rl"]["rollout_steps"]) == ("awm", 2, 5)
+    # the demo's RL recipe: flow matching on the group's own samples, its search screened, its finds replayed
+    # (RL_RECIPES), in the demo's precision (only GRPO's ratio needs fp32)
+    assert (rl["rl"]["objective"], rl["rl"]["screen"], rl["rl"]["rollout_steps"], rl["rl"]["replay"]) == \
+        ("awm", 2, 5, 1)
+    assert rl["deepspeed"]["precision"] == precision
     assert "RL 1 (awm)" in report
     rl_data = json.loads((out / "data_rl" / "manifest.json").read_text())
     assert rl_data["splits"]["train"]["pairs"] == 8 and rl_data["disjoint_from"] == [str((out / "data").resolve())]
 
-    again = run_nsp("demo", "--out", out, *MINIMAL)
+    again = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1")
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("done earlier, skipped") == 9
-    changed = run_nsp("demo", "--out", out, *MINIMAL, "sft_steps=4")
+    changed = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1", "sft_steps=4")
     assert changed.returncode == 2 and "another plan" in changed.stderr
 
 
-def test_demo_trains_the_ablation_beside_the_chain_with_jobs_2(tmp_path):
+def test_demo_trains_the_ablation_beside_the_chain_by_default(tmp_path):
     out = tmp_path / "demo"
-    r = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0", "jobs=2", timeout=1200)
+    r = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0", timeout=1200)  # jobs=2
     assert r.returncode == 0, r.stderr[-2000:]
     timings = json.loads((out / "timings.json").read_text())
     summary = json.loads((out / "demo_report.json").read_text())
@@ -83,7 +86,7 @@ def test_demo_trains_the_ablation_beside_the_chain_with_jobs_2(tmp_path):
     # the demo's wall time counts the wait for it, not its own time
     assert summary["total_minutes"] == round((sum(timings.values()) - timings["sft_scratch"]) / 60, 1)
     assert timings["sft_scratch_wait"] < timings["sft_scratch"]
-    again = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0", "jobs=2")
+    again = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0")
     assert again.returncode == 0 and again.stdout.count("done earlier, skipped") == 9
 
 

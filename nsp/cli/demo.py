@@ -49,10 +49,11 @@ class DemoPlan:
     # Clip-only SFT (SFT_CONTEXT_TEXT) passes at 2400 steps as it did at 4800 with captions; 3600 added little
     # (CUTS_TRIED in benchmarks/demo_tried.py).
     sft_steps: int = 2400
+    # 25 took awm to about 3 minutes, but its gain varied over run seeds (+0.075, -0.003, +0.043; README, Stage 3)
     rl_steps: int = 40
-    # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short
-    # (RL_RECIPES); awm_full: the same without the cuts, about twice the gain in twice the time; grpo: rl_tiny.yaml's
-    # Flow-GRPO, the fastest, with no gain on the cut world (README, Stage 3).
+    # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short and
+    # its finds replayed (RL_RECIPES); awm_full: the search uncut (measured at rl_steps=40, before replays: slower,
+    # no more gain); grpo: rl_tiny.yaml's Flow-GRPO, with no gain on the cut world (README, Stage 3).
     rl_recipe: str = "awm"
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
     # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
@@ -64,13 +65,15 @@ class DemoPlan:
     # last_frame: that history is the context's last frame encoded on its own; clip: the last latent frame of the
     # whole context encoded, which sees far back in the clip (the continuation demo's numbers were measured so)
     history_source: str = "last_frame"
-    bf16: int = 1  # 1: T2V and SFT in bf16 where the hardware has it (a CPU: autocast; 17% faster here), 0: fp32
+    # 1: T2V, SFT and (its awm recipes) RL in bf16 where the hardware has it (a CPU: autocast), 0: fp32
+    bf16: int = 1
     seed: int = 0
     world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
-    # 2: the ablation's SFT without pretraining trains beside T2V -> SFT -> RL, each on half the cores (more SFT steps
-    # per second in all where one run leaves cores idle between its small ops; thread counts change float rounding,
-    # so a run's numbers differ slightly from jobs=1's). 1: one step after another.
-    jobs: int = 1
+    # 2: the ablation's SFT without pretraining trains beside T2V -> SFT, each on half the cores (more SFT steps per
+    # second in all where one run leaves cores idle between its small ops), the steps after it on all of them again;
+    # on one core, one step after another. 1: one step after another. Thread counts change fp32 rounding, so a run's
+    # numbers may differ slightly from jobs=1's.
+    jobs: int = 2
 
 
 QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, sft_steps=300, rl_steps=4,
@@ -79,10 +82,11 @@ QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, 
 # The RL recipes a demo can run, as changes to stages/configs/rl_tiny.yaml, each measured on the cut world in
 # bench_rl_demo_gain.py ALSO_TRIED. awm_full: 8 contexts per step whose 8 candidates disagree, searched for among up
 # to 40 fresh contexts. awm: the same search over up to 64, only contexts where one of the first two candidates fails
-# rolled out in full, and in 5 deterministic steps instead of 10.
+# rolled out in full (screened 8 at a time), in 5 deterministic steps instead of 10, and each context whose group
+# spread drawn once more in the next rollout (fewer contexts to screen).
 AWM = ["rl.objective=awm", "optim.lr=1e-4", "rl.reward_options={oracle: {mode: pass}}", "rl.min_group_std=0.05",
        "rl.contexts=8", "rl.updates_per_rollout=1"]
-RL_RECIPES = {"awm": [*AWM, "rl.max_draws=64", "rl.screen=2", "rl.rollout_steps=5"],
+RL_RECIPES = {"awm": [*AWM, "rl.max_draws=64", "rl.screen=2", "rl.rollout_steps=5", "rl.replay=1"],
               "awm_full": [*AWM, "rl.max_draws=40"],
               "grpo": []}
 
@@ -278,13 +282,16 @@ class Demo:
         patch = [f"model.patch.{change}" for change in (*self.model_settings(), *model)]
         args = ["train", stage, "--config", f"stages/configs/{stage}_tiny.yaml", "--out", self.out / name,
                 "--resume", f"run.seed={self.plan.seed}", *patch, *overrides]
-        if stage == "rl":  # fp32: GRPO's ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity
+        if stage == "rl":
             args += ["--data", self.out / "data_rl"]
         else:
             if stage == "sft":
                 args.append(f"data.context_text={SFT_CONTEXT_TEXT[self.plan.world]}")
-            args += [f"data.cache={cache or self.out / 'latents'}",
-                     f"deepspeed.precision={training_precision(self.plan)}"]
+            args.append(f"data.cache={cache or self.out / 'latents'}")
+        # grpo in fp32: its ratio clip (1e-3) is finer than bf16's rounding of the policy's velocity (awm's flow
+        # matching has no ratio)
+        if not (stage == "rl" and self.plan.rl_recipe == "grpo"):
+            args.append(f"deepspeed.precision={training_precision(self.plan)}")
         return [*args, *(["--init", init] if init else [])]
 
     def t2v(self):
@@ -370,11 +377,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. 25 to 55 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
+                                   "--out. 20 to 40 minutes on 2 CPU cores, by host (--quick: 5 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
-                                   "e.g. sft_steps=3000, rl_recipe=awm_full for the slower RL that pays more, "
-                                   "or jobs=2 to train the ablation's SFT without pretraining beside T2V -> SFT -> "
-                                   "RL, each on half the cores (see nsp/cli/demo.py: DemoPlan).")
+                                   "e.g. sft_steps=3000, rl_steps=40, or jobs=1 to run the steps one after another "
+                                   "(by default the ablation's SFT without pretraining trains beside T2V -> SFT, "
+                                   "each on half the cores; see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
     p.add_argument("--quick", action="store_true", help="a smaller plan (5 to 10 minutes on 2 CPU cores, by host)")
