@@ -78,40 +78,42 @@ def probe_record(run: Path) -> dict:
                                   "of held-out contexts whose lane / colour / way it names right")
 
 
-# The default plan before its SFT read the clip alone (4800 SFT steps with captions, test=600), the same seed, timed on
-# other 2-core hosts: machines that report the same CPU differ about 2x, so demo minutes compare only within one host.
-# The record of that plan (its RL the demo's awm recipe), on a host of the same CPU as today's record, slower by a
-# measured ratio: its 4800 SFT steps ran at 5.95 steps/s there (JOBS_2), 6.89 on today's host (CUTS_TRIED, compile).
-PLAN_BEFORE = {"command": "nsp demo test=600 sft_steps=4800 scratch_sft_steps=4800 (SFT with captions half the time)",
-               "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05, before this record)", "minutes": 42.3,
-               "timings_s": {"data": 17.8, "init": 6.6, "cache": 110.6, "t2v": 103.7, "sft": 807.9, "rl": 393.6,
-                             "sft_scratch": 896.5, "eval": 196.5, "predict": 5.8}}
-OTHER_HOSTS = [{"host": "a 2-core AMD EPYC with AVX512-BF16 (another host, 2026-12-04)", "minutes": 69.1,
+# The plans before, newest first, the same seed and test=600, each with its host: machines that report the same CPU
+# differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
+# SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
+PLANS_BEFORE = [
+    {"what": "the record before (jobs=1; RL: awm 40 steps in fp32, screened one context at a time, no replays)",
+     "command": "nsp demo test=600 jobs=1 rl_steps=40 (RL_RECIPES awm without rl.replay, RL in fp32)",
+     "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05)", "minutes": 27.6,
+     "timings_s": {"data": 13.6, "init": 5.6, "cache": 91.3, "t2v": 103.4, "sft": 368.5, "rl": 441.4,
+                   "sft_scratch": 388.3, "eval": 239.9, "predict": 6.6}},
+    {"what": "the same plan with jobs=2, right after it on the same host: one thread per SFT run instead of two changes "
+             "the training's float rounding, so its numbers are another realisation",
+     "command": "nsp demo test=600 jobs=2 rl_steps=40 (as above)", "host": "the same (2026-12-05)", "minutes": 25.4,
+     "timings_s": {"data": 13.3, "init": 6.0, "cache": 93.4, "t2v": 136.5, "sft": 577.8, "rl": 453.7,
+                   "sft_scratch": 574.5, "sft_scratch_wait": 0.0, "eval": 235.6, "predict": 6.2},
+     "pass_rate_200": {"+RL (final)": 0.905, "+SFT": 0.84, "SFT without pretraining": 0.85},
+     "understanding_gain": {"change": 0.845, "ci": [0.79, 0.895]}},
+    {"what": "the plan before its SFT read the clip alone (4800 SFT steps with captions half the time), on a host of "
+             "the same CPU, slower by a measured ratio: its SFT ran at 5.95 steps/s there, 6.89 on the host above",
+     "command": "nsp demo test=600 jobs=1 sft_steps=4800 scratch_sft_steps=4800 (SFT with captions half the time)",
+     "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05, before)", "minutes": 42.3,
+     "timings_s": {"data": 17.8, "init": 6.6, "cache": 110.6, "t2v": 103.7, "sft": 807.9, "rl": 393.6,
+                   "sft_scratch": 896.5, "eval": 196.5, "predict": 5.8}},
+    {"what": "that plan with jobs=2 and its RL then (rl_recipe=grpo), on a host as fast as its record's",
+     "command": "nsp demo test=600 jobs=2 sft_steps=4800 scratch_sft_steps=4800 rl_recipe=grpo (SFT with captions)",
+     "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-04)", "minutes": 30.2,
+     "timings_s": {"data": 16.2, "init": 6.2, "cache": 109.0, "t2v": 147.2, "sft": 1254.0, "rl": 55.6,
+                   "sft_scratch": 1242.0, "sft_scratch_wait": 0.0, "eval": 215.9, "predict": 5.3},
+     "sft_steps_per_s": {"what": "400 steps of the demo's SFT, side by side in one session",
+                         "alone, 2 threads": 5.95, "two runs at once, 1 thread each": [3.82, 3.82],
+                         "throughput ratio": 1.28},
+     "pass_rate_200": {"+SFT": 0.81, "+RL": 0.81, "SFT without pretraining": 0.855}},
+]
+OTHER_HOSTS = [{"what": "the plan before its SFT read the clip alone, jobs=1",
+                "host": "a 2-core AMD EPYC with AVX512-BF16 (another host, 2026-12-04)", "minutes": 69.1,
                 "timings_s": {"data": 34.3, "init": 13.1, "cache": 281.1, "t2v": 201.0, "sft": 1474.5,
                               "sft_scratch": 1598.3, "rl": 111.4, "eval": 421.1, "predict": 10.2}}]
-
-# The plan before with jobs=2 (the ablation's SFT without pretraining trained beside T2V -> SFT -> RL, one core each), on a
-# host as fast as its record's (its data, cache, RL and evaluation steps within 8% of the record's).
-JOBS_2_PLAN_BEFORE = {"command": "nsp demo test=600 jobs=2 sft_steps=4800 scratch_sft_steps=4800 rl_recipe=grpo (SFT with "
-                     "captions)",
-          "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-04)",
-          "minutes": 30.2,
-          "timings_s": {"data": 16.2, "init": 6.2, "cache": 109.0, "t2v": 147.2, "sft": 1254.0, "rl": 55.6,
-                        "sft_scratch": 1242.0, "sft_scratch_wait": 0.0, "eval": 215.9, "predict": 5.3},
-          "sft_steps_per_s": {"what": "400 steps of the demo's SFT, side by side in one session",
-                              "alone, 2 threads": 5.95, "two runs at once, 1 thread each": [3.82, 3.82],
-                              "throughput ratio": 1.28},
-          "pass_rate_200": {"+SFT": 0.81, "+RL": 0.81, "SFT without pretraining": 0.855},
-          "note": "one thread instead of two changes the training's float rounding, so the numbers are not the "
-                  "record's: see the training-noise entry in cuts_demo_pass_rate_tiny.json's also_tried"}
-
-# The default plan with jobs=2 (the ablation's SFT trained beside T2V -> SFT, one core each; RL then on both), on the
-# record's host, right after it: one thread per SFT run instead of two changes the training's float rounding, so its
-# numbers are another realisation of the record's.
-JOBS_2 = {"command": "nsp demo test=600 jobs=2", "host": "the record's (2026-12-05)", "minutes": 25.4,
-          "timings_s": {"data": 13.3, "init": 6.0, "cache": 93.4, "t2v": 136.5, "sft": 577.8, "rl": 453.7, "sft_scratch": 574.5, "sft_scratch_wait": 0.0, "eval": 235.6, "predict": 6.2},
-          "pass_rate_200": {"+RL (final)": 0.905, "+SFT": 0.84, "SFT without pretraining": 0.85},
-          "understanding_gain": {"change": 0.845, "ci": [0.79, 0.895]}}
 
 
 def cuts_record(run: Path, summary: dict) -> list[dict]:
@@ -134,7 +136,7 @@ def cuts_record(run: Path, summary: dict) -> list[dict]:
                     "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
                     "0); every change paired: the same contexts and starting noise", **common),
         result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND,
-               plan_before=PLAN_BEFORE, other_hosts=OTHER_HOSTS, jobs_2=JOBS_2, jobs_2_plan_before=JOBS_2_PLAN_BEFORE, **common),
+               plans_before=PLANS_BEFORE, other_hosts=OTHER_HOSTS, **common),
         probe_record(run),
     ]
 
