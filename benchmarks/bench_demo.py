@@ -87,8 +87,8 @@ PLANS_BEFORE = [
      "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05)", "minutes": 27.6,
      "timings_s": {"data": 13.6, "init": 5.6, "cache": 91.3, "t2v": 103.4, "sft": 368.5, "rl": 441.4,
                    "sft_scratch": 388.3, "eval": 239.9, "predict": 6.6}},
-    {"what": "the same plan with jobs=2, right after it on the same host: one thread per SFT run instead of two changes "
-             "the training's float rounding, so its numbers are another realisation",
+    {"what": "the same plan with jobs=2, right after it on the same host: one thread per SFT run instead of two "
+             "changes the training's float rounding, so its numbers are another realisation",
      "command": "nsp demo test=600 jobs=2 rl_steps=40 (as above)", "host": "the same (2026-12-05)", "minutes": 25.4,
      "timings_s": {"data": 13.3, "init": 6.0, "cache": 93.4, "t2v": 136.5, "sft": 577.8, "rl": 453.7,
                    "sft_scratch": 574.5, "sft_scratch_wait": 0.0, "eval": 235.6, "predict": 6.2},
@@ -110,6 +110,16 @@ PLANS_BEFORE = [
                          "throughput ratio": 1.28},
      "pass_rate_200": {"+SFT": 0.81, "+RL": 0.81, "SFT without pretraining": 0.855}},
 ]
+# The default plan with jobs=1 (one step after another, two threads each), right after the record on its host: its SFT
+# is the record before's bit for bit, and so its RL is that SFT's seed-0 run in bench_rl_demo_gain's ALSO_TRIED.
+JOBS_1 = {"command": "nsp demo test=600 jobs=1", "host": "the record's (2026-12-05)", "minutes": 25.1,
+          "timings_s": {"data": 15.4, "init": 5.6, "cache": 94.2, "t2v": 94.7, "sft": 364.3, "rl": 290.1,
+                        "sft_scratch": 412.4, "eval": 220.2, "predict": 6.2},
+          "pass_rate_200": {"+RL (final)": 0.905, "+SFT": 0.815, "SFT without pretraining": 0.825},
+          "paired_200": {"+RL vs +SFT": {"change": 0.09, "ci": [0.045, 0.14]},
+                         "SFT without pretraining vs +SFT": {"change": 0.01, "ci": [-0.035, 0.06]}},
+          "rl_gain_600": {"change": 0.077, "ci": [0.048, 0.103]},
+          "understanding_gain": {"change": 0.85, "ci": [0.8, 0.895]}}
 OTHER_HOSTS = [{"what": "the plan before its SFT read the clip alone, jobs=1",
                 "host": "a 2-core AMD EPYC with AVX512-BF16 (another host, 2026-12-04)", "minutes": 69.1,
                 "timings_s": {"data": 34.3, "init": 13.1, "cache": 281.1, "t2v": 201.0, "sft": 1474.5,
@@ -136,7 +146,7 @@ def cuts_record(run: Path, summary: dict) -> list[dict]:
                     "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
                     "0); every change paired: the same contexts and starting noise", **common),
         result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND,
-               plans_before=PLANS_BEFORE, other_hosts=OTHER_HOSTS, **common),
+               jobs_1=JOBS_1, plans_before=PLANS_BEFORE, other_hosts=OTHER_HOSTS, **common),
         probe_record(run),
     ]
 
