@@ -42,6 +42,9 @@ TIME_SKIP_ONLY = ("python -c \"from nsp.data.synth import draw_scenes, scene_key
                   "synthesize('DEMO_RL_TS', {}, scenes={s: [x for x in v if x.family == 'time_skip'][:2000 if s == "
                   "'train' else 16] for s, v in d.items()})\"")
 TIME_SKIP = "--data DEMO_RL_TS rl.context_text=false "
+# the demo's awm recipe before replays and bf16 (nsp/cli/demo.py RL_RECIPES), as run by hand
+DEMO_AWM = (RL + FRESH + DAPO + "rl.contexts=8 rl.updates_per_rollout=1 rl.objective=awm optim.lr=1e-4 "
+            "rl.max_draws=64 rl.screen=2 rl.rollout_steps=5 ")
 ALSO_TRIED = [
     {"what": "the demo's RL before: its own training contexts, with their captions",
      "command": RL + "--data DEMO/data rl.context_text=true",
@@ -250,8 +253,7 @@ ALSO_TRIED = [
     {"what": "the demo's RL recipe (awm, screened by two candidates, 5-step rollouts) from the clip-only SFT of the "
              "record of 2026-12-05 (+SFT 0.797 on the 600 contexts), run seeds 1 and 2 beside the record's seed 0 "
              "(+0.057 [+0.030, +0.083] in 441 s on 2 cores); one core each, two at once",
-     "command": ("DEMO=the clip-only demo run; " + RL + FRESH + DAPO + "rl.contexts=8 rl.updates_per_rollout=1 "
-                 "rl.objective=awm optim.lr=1e-4 rl.max_draws=64 rl.screen=2 rl.rollout_steps=5 run.seed=S"),
+     "command": ("DEMO=the clip-only demo run; " + DEMO_AWM + "run.seed=S"),
      "change": {"seed 1": 0.065, "seed 2": 0.068}, "ci": {"seed 1": [0.038, 0.092], "seed 2": [0.043, 0.093]},
      "seconds_one_core": {"seed 1": 603, "seed 2": 602},
      "by_family": {"seed 1": {"lamp": 1.0, "next_room": 0.947, "reverse": 0.94, "time_skip": 0.56},
@@ -264,8 +266,7 @@ ALSO_TRIED = [
              "spread drawn once more in the next rollout (rl.replay=1). Seconds: 2 cores where said, else one core "
              "each, two jobs at once. The record's recipe rerun with the batched code and rl.screen_batch=1 gave the "
              "record's RL weights bit for bit, in 435 s on 2 cores",
-     "command": ("DEMO=the clip-only demo run; " + RL + FRESH + DAPO + "rl.contexts=8 rl.updates_per_rollout=1 "
-                 "rl.objective=awm optim.lr=1e-4 rl.max_draws=64 rl.screen=2 rl.rollout_steps=5 "
+     "command": ("DEMO=the clip-only demo run; " + DEMO_AWM +
                  "deepspeed.precision=bf16 [rl.train_steps=1] [rl.screen_batch=1] [rl.replay=1] [run.seed=S]"),
      "runs": [
          {"what": "bf16, screened one at a time", "change": 0.072, "ci": [0.043, 0.098], "seconds_one_core": 521,
@@ -290,8 +291,7 @@ ALSO_TRIED = [
              "two saves a quarter of a step and loses gain in two runs of three"},
     {"what": "the demo's RL now, from this record's SFT (jobs=2; +SFT 0.837 on the 600 contexts), run seeds 1 and 2 "
              "beside the record's seed 0 (+0.030 [+0.007, +0.052] in 294 s on 2 cores); one core each, two at once",
-     "command": ("DEMO=this record's run; " + RL + FRESH + DAPO + "rl.contexts=8 rl.updates_per_rollout=1 "
-                 "rl.objective=awm optim.lr=1e-4 rl.max_draws=64 rl.screen=2 rl.rollout_steps=5 rl.replay=1 "
+     "command": ("DEMO=this record's run; " + DEMO_AWM + "rl.replay=1 "
                  "deepspeed.precision=bf16 run.seed=S"),
      "change": {"seed 1": 0.037, "seed 2": 0.035}, "ci": {"seed 1": [0.013, 0.06], "seed 2": [0.012, 0.058]},
      "seconds_one_core": {"seed 1": 431, "seed 2": 406},
