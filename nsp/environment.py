@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/kfd")  # NVIDIA, ROCm
 
@@ -31,3 +32,5 @@ def configure_command_process() -> None:
     use_cpu_deepspeed_without_gpu()
     # bitsandbytes warns at import that an optional kernels package (which would download at run time) is absent.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    # Under bf16 autocast torch says each RMSNorm of fp32 weights misses its fused kernel: nothing to act on.
+    warnings.filterwarnings("ignore", message="Mismatch dtype between input and weight")

@@ -43,6 +43,7 @@ class NSPPipeline:
     def __init__(self, model: NSPModel):
         self.model = model.eval()
         self.offload_device: torch.device | None = None
+        self.denoise_dtype: torch.dtype | None = None  # enable_bf16: the DiT's compute dtype (None: its weights')
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None,
@@ -68,6 +69,13 @@ class NSPPipeline:
     def enable_vae_tiling(self) -> "NSPPipeline":
         """Decode in overlapping tiles (LTX's VAE): long, large clips (65+ frames at 480x832) within GPU memory."""
         self.model.generator.vae.enable_tiling()
+        return self
+
+    def enable_bf16(self) -> "NSPPipeline":
+        """Denoise under bf16 autocast (the DiT's matmuls and attention in bf16, its weights kept): what bf16 training
+        sampled its rollouts with. Fast where the hardware has bf16 (GPUs; CPUs with AVX512-BF16 or AMX), emulated and
+        slow elsewhere. The context's understanding and the decode stay in the weights' precision."""
+        self.denoise_dtype = torch.bfloat16
         return self
 
     def compile_transformer(self, **options) -> "NSPPipeline":
@@ -209,12 +217,13 @@ class NSPPipeline:
         # 3. Euler steps along the flow, with classifier-free guidance.
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],
                                     gen.scheduler.config), device=self.device)
-        with self.running(gen.transformer):
+        with self.running(gen.transformer), torch.autocast(self.device.type, self.denoise_dtype,
+                                                           enabled=self.denoise_dtype is not None):
             for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
                 sigma = t / gen.scheduler.config.num_train_timesteps
                 velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history,
                                            cfg.generator.history_sigma)
-                latents = gen.scheduler.step(velocity, t, latents, return_dict=False)[0]
+                latents = gen.scheduler.step(velocity.float(), t, latents, return_dict=False)[0]
                 if callback is not None:
                     callback(i + 1, len(gen.scheduler.timesteps))
 

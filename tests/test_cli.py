@@ -41,6 +41,10 @@ def test_init_then_info_then_predict(tmp_path, clip_file):
                      "--text", "what next", "--offload", "--vae-tiling")
     assert result.returncode == 0, result.stderr
     assert again.read_bytes() == out.read_bytes()
+    bf16 = tmp_path / "bf16.mp4"  # bf16 denoising: a video, and none of autocast's kernel notes on stderr
+    result = run_nsp("predict", clip_file, "--checkpoint", ck, "--out", bf16, "--steps", "2", "--bf16")
+    assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+    assert read_video(bf16).num_frames == 9
 
 
 def test_init_paper_without_weights_is_refused(tmp_path):

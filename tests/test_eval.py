@@ -176,10 +176,11 @@ def test_rollout_chains_clips_and_judges_each(tiny_model, eval_data, tmp_path):
 def test_eval_cli_writes_the_report(tiny_checkpoint, eval_data, tmp_path):
     out = tmp_path / "report"
     r = run_nsp("eval", "--checkpoint", tiny_checkpoint, "--data", eval_data, "--out", out, "--steps", "2",
-                "--baselines", "--limit", "2", "--rollout", "2", "--history-frames", "1")
+                "--baselines", "--limit", "2", "--rollout", "2", "--history-frames", "1", "--bf16")
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["reward"] == "oracle" and report["contexts"] == 2  # synthetic data: the oracle by default
+    assert report["settings"]["bf16"] and "2 denoising steps in bf16" in (out / "REPORT.md").read_text()
     assert [c["clip"] for c in report["rollout"]] == [1, 2] and "rollout clip 2: pass rate" in r.stdout
     md = (out / "REPORT.md").read_text()
     for row in ("| model |", "| copy last frame |", "| shuffled context |", "| real next scene |", "Skipped: fvd"):

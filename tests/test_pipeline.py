@@ -101,3 +101,14 @@ def test_offload_tiling_compile_and_the_attention_kernel_give_the_same_video(tin
     assert np.abs(compiled(clip, "a ball", progress=False).frames.astype(int) - expected).max() <= 1
     assert torch.equal(compiled.model.generator.transformer.proj_in.weight,
                        tiny_model.generator.transformer.proj_in.weight)
+
+
+def test_bf16_denoising_gives_the_fp32_video_to_bf16_rounding(tiny_model, tiny_checkpoint, clip):
+    import torch
+
+    expected = NSPPipeline(tiny_model)(clip, "a ball", progress=False).frames
+    pipe = NSPPipeline.from_pretrained(tiny_checkpoint).enable_bf16()
+    frames = pipe(clip, "a ball", progress=False).frames
+    difference = np.abs(frames.astype(int) - expected)
+    assert 0 < difference.max() <= 4 and difference.mean() < 0.5  # bf16 was used, and only rounds
+    assert {p.dtype for p in pipe.model.parameters()} == {torch.float32}  # autocast: the weights are kept

@@ -54,6 +54,10 @@ def fraction(text: str) -> float:
 count, positive = at_least(0), at_least(1)
 
 
+BF16_HELP = ("denoise in bf16 (autocast, weights kept): faster where the hardware has bf16 (GPUs; CPUs with "
+             "AVX512-BF16 or AMX), slower where it is emulated; videos differ from fp32's by rounding")
+
+
 def add_history_arguments(p) -> None:
     """Inference overrides of the model's Video-GPT history (eval and predict)."""
     p.add_argument("--history-frames", type=count, help="clean context latent frames the DiT sees before the noisy "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nsp.cli.args import add_history_arguments, at_least, positive
+from nsp.cli.args import BF16_HELP, add_history_arguments, at_least, positive
 
 
 def add_parser(sub) -> None:
@@ -46,6 +46,7 @@ def add_parser(sub) -> None:
                         "every clip's pass rate and continuity (default 1: the next scene only)")
     add_history_arguments(p)
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--bf16", action="store_true", help=BF16_HELP)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run)
 
@@ -80,6 +81,8 @@ def run(args) -> int:
                             paths=args.paths, best_of=args.best_of, select=args.select, judge=args.judge)
     pipe = NSPPipeline.from_pretrained(args.checkpoint, device=pick_device(args.device),
                                        overrides=overrides)
+    if args.bf16:
+        pipe.enable_bf16()
     report, examples = evaluate(pipe, args.data, settings)
     report = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": str(Path(args.data).resolve()), **report}
     paths = write_report(report, examples, args.out)

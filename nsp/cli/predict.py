@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nsp.cli.args import add_history_arguments, at_least, positive
+from nsp.cli.args import BF16_HELP, add_history_arguments, at_least, positive
 from nsp.errors import NSPError
 from nsp.files import not_found
 
@@ -82,6 +82,7 @@ def add_parser(sub) -> None:
                    "device only while it runs (the paper preset on a 24 GB GPU)")
     p.add_argument("--vae-tiling", action="store_true", help="decode in tiles (long, large clips in less memory)")
     p.add_argument("--compile", action="store_true", help="torch.compile the DiT (slow first clip, faster after)")
+    p.add_argument("--bf16", action="store_true", help=BF16_HELP)
     p.add_argument("--force", action="store_true", help="with a directory: redo predictions that already exist")
     p.set_defaults(handler=run)
 
@@ -135,6 +136,8 @@ def run(args) -> int:
         pipe.enable_vae_tiling()
     if args.compile:
         pipe.compile_transformer()
+    if args.bf16:
+        pipe.enable_bf16()
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nsp.cli.args import at_least, count, positive, positive_float
+from nsp.cli.args import BF16_HELP, at_least, count, positive, positive_float
 from nsp.errors import NSPError
 
 
@@ -31,6 +31,7 @@ def add_parser(sub) -> None:
                                                        "0.0.0.0 lets anyone who can reach it in)")
     p.add_argument("--port", type=count, default=7860, help="port (default 7860)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--bf16", action="store_true", help=BF16_HELP)
     p.add_argument("--max-upload-mb", type=positive_float, default=200.0, help="largest upload accepted (default 200 MB)")
     p.add_argument("--max-clip-seconds", type=positive_float, default=300.0, help="longest clip accepted (default 300 s)")
     p.add_argument("--timeout", type=positive_float, default=600.0,
@@ -67,6 +68,8 @@ def run(args) -> int:
                     max_pixels=args.max_pixels, read_timeout=args.read_timeout)
     print(f"loading {checkpoint} ...", file=sys.stderr)
     pipe = NSPPipeline.from_pretrained(checkpoint, device=pick_device(args.device))
+    if args.bf16:
+        pipe.enable_bf16()
     if not _is_loopback(args.host):
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the model",
               file=sys.stderr)

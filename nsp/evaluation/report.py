@@ -46,7 +46,7 @@ def markdown(report: dict, title: str = "NSP benchmark") -> str:
     lines = [f"# {title}", "",
              f"Checkpoint `{report.get('checkpoint', '?')}` on `{report.get('data', '?')}` ({s['split']} split, "
              f"{report['contexts']} contexts × {s['samples']} sample(s), reward `{report['reward']}`, "
-             f"{s['steps']} denoising steps, guidance {s['guidance']}).",
+             f"{s['steps']} denoising steps{' in bf16' if s.get('bf16') else ''}, guidance {s['guidance']}).",
              "", "Pass rate and score: scene consistency by the reward; PSNR / SSIM: fidelity to the real next scene; "
              "continuity: the context's last frame vs the prediction's first; diversity: mean pairwise 1 − SSIM of "
              "the samples of one context. Intervals: 95% percentile bootstrap.", ""]

@@ -129,7 +129,8 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     clips = len(pairs) * s.samples
     report = {
         "settings": {**asdict(s), "steps": s.steps or model.config.sampling.steps,
-                     "guidance": model.config.sampling.guidance if s.guidance is None else s.guidance},
+                     "guidance": model.config.sampling.guidance if s.guidance is None else s.guidance,
+                     "bf16": pipe.denoise_dtype is not None},
         "contexts": len(pairs),
         "reward": s.reward,
         "methods": methods,
