@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Callable
 
 from nsp.environment import usable_cores
 from nsp.errors import NSPError
@@ -144,33 +145,60 @@ def nsp(*args, cores: set[int] | None = None) -> None:
 
 
 class Beside:
-    """A demo step trained in its own process beside the others, on its own cores, its output in a log file."""
+    """Demo steps run one after another in their own processes beside the others, on their own cores, their output
+    in one log file: a training step, then the evaluations that can follow it there. Each is `(name, arguments)`,
+    its arguments made when its turn comes (None: skipped)."""
 
-    def __init__(self, args: list, cores: set[int], log: Path):
-        self.args, self.log, self.started = args, log, time.perf_counter()
-        self.seconds: float | None = None
-        with log.open("w") as f:
-            self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
-                                            preexec_fn=lambda: os.sched_setaffinity(0, cores))
-        self._watch = threading.Thread(target=self._time, daemon=True)
+    def __init__(self, steps: list[tuple[str, Callable[[], list | None]]], cores: set[int], log: Path):
+        self.steps, self.cores, self.log = steps, cores, log
+        self.seconds: dict[str, float] = {}
+        self.finished: set[str] = set()
+        self.failed: list | None = None
+        self.process: subprocess.Popen | None = None
+        self.stopped, self._lock = False, threading.Lock()
+        self._watch = threading.Thread(target=self._run, daemon=True)
         self._watch.start()
 
-    def _time(self) -> None:
-        self.process.wait()
-        self.seconds = round(time.perf_counter() - self.started, 1)
+    def _run(self) -> None:
+        with self.log.open("w") as f:
+            for name, make_args in self.steps:
+                args = make_args()
+                with self._lock:
+                    if self.stopped:
+                        return
+                    if args is None:
+                        continue
+                    started = time.perf_counter()
+                    self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
+                                                    preexec_fn=lambda: os.sched_setaffinity(0, self.cores))
+                if self.process.wait() != 0:
+                    self.failed = args
+                    return
+                self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+                self.finished.add(name)
 
-    def wait(self) -> float:
-        """Its own wall time, once it has finished; a failure stops the demo."""
+    @property
+    def trained(self) -> bool:
+        """Its first step (the training) has finished: what follows it is short."""
+        return self.steps[0][0] in self.finished or not self._watch.is_alive()
+
+    def join(self) -> None:
         self._watch.join()
-        if self.process.returncode != 0:
-            raise NSPError(f"step failed: nsp {' '.join(map(str, self.args))} (its output: {self.log})")
+
+    def wait(self) -> dict[str, float]:
+        """Each step's own wall time, once all have finished; a failure stops the demo."""
+        self._watch.join()
+        if self.failed:
+            raise NSPError(f"step failed: nsp {' '.join(map(str, self.failed))} (its output: {self.log})")
         return self.seconds
 
     def stop(self) -> None:
-        """The demo stopped early: end it too (a training run resumes from its last checkpoint next time)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait()
+        """The demo stopped early: end these too (a training run resumes from its last checkpoint next time)."""
+        with self._lock:
+            self.stopped = True
+            if self.process is not None and self.process.poll() is None:
+                self.process.terminate()
+                self.process.wait()
 
 
 def phases(*items: tuple[str, int, str, float]) -> str:
@@ -207,8 +235,8 @@ class Demo:
                 print(f"nsp demo [{i}/{len(self.steps)}] {name}", flush=True)
                 start = time.perf_counter()
                 if name in self.beside:
-                    # Only the wait counts toward the demo's wall time; the step's own time is kept beside it.
-                    self.timings[name] = self.beside.pop(name).wait()
+                    # Only the wait counts toward the demo's wall time; the steps' own times are kept beside it.
+                    self.timings.update(self.beside.pop(name).wait())
                     self.timings[f"{name}_wait"] = round(time.perf_counter() - start, 1)
                     self.cores = None
                 else:
@@ -223,7 +251,11 @@ class Demo:
 
     def start_beside(self, name: str) -> None:
         """jobs=2: when `name` starts, start the steps that train beside it (BESIDE), on the second half of the
-        cores; the steps from `name` on get the first half until they are waited for."""
+        cores, each followed there by the evaluations of the ablation's checkpoints that are ready by then (its
+        own; pretrain-only, trained meanwhile): its cores would otherwise idle until the other chain's SFT ends.
+        The steps from `name` on get the first half of the cores until what runs beside has trained."""
+        from nsp.evaluation.ablation import ABLATION, FINAL
+
         cores = usable_cores() if hasattr(os, "sched_setaffinity") else []  # else: one step after another
         for later, starts_with in BESIDE.items():
             if (starts_with != name or self.plan.jobs < 2 or len(cores) < 2 or later in self.beside
@@ -236,8 +268,15 @@ class Demo:
             log = self.out / f"{later}.log"
             print(f"nsp demo: {later} trains beside the next steps, on cores {cores[half:]} "
                   f"(its progress: tail -f {log})", flush=True)
-            self.beside[later] = Beside(args, set(cores[half:]), log)
+            runs = (later, *(r for r in ABLATION.values() if r not in (later, FINAL)))
+            evaluations = [(f"{later}_eval", lambda run=run: self.eval_args(run) if self.trained(run, later) else None)
+                           for run in runs]
+            self.beside[later] = Beside([(later, lambda: args), *evaluations], set(cores[half:]), log)
             self.cores = set(cores[:half])
+
+    def trained(self, run: str, beside: str) -> bool:
+        """Whether `run`'s checkpoint is ready for the evaluations beside `beside`'s training (which just ended)."""
+        return run == beside or (self.out / f".done-{run}").is_file()
 
     def command(self, name: str) -> list | None:
         """The `nsp` arguments of a step that can run beside the others (None: it has nothing to do)."""
@@ -259,16 +298,19 @@ class Demo:
 
     def cache(self):
         shutil.rmtree(self.out / "latents", ignore_errors=True)
+        # the splits training reads (its pairs, its validation); the test split is evaluated from its clips
         self.nsp("data", "cache", "--data", self.out / "data", "--checkpoint", self.out / "init", "--out",
-                 self.out / "latents")
+                 self.out / "latents", "--split", "train", "--split", "val")
 
     def model_settings(self) -> list[str]:
         """What every demo checkpoint is made of and samples with: the world's tiny VAE and VLM, its guidance."""
         return [*TINY_ASSETS[self.plan.world], f"sampling.guidance={GUIDANCE[self.plan.world]}"]
 
     def nsp(self, *args) -> None:
-        if self.cores and all(b.process.poll() is not None for b in self.beside.values()):
-            self.cores = None  # what ran beside has finished: the cores are all this step's again
+        if self.cores and all(b.trained for b in self.beside.values()):
+            for running in self.beside.values():
+                running.join()  # only evaluations are left there (short): this step then gets all the cores
+            self.cores = None
         nsp(*args, cores=self.cores)
 
     def train(self, stage: str, name: str, init: Path | None, *overrides: str, model: tuple[str, ...] = (),
@@ -326,16 +368,28 @@ class Demo:
         if self.plan.scratch_sft_steps:
             self.nsp(*self.command("sft_scratch"))
 
-    def evaluate(self):
+    def eval_args(self, run: str) -> list | None:
+        """`nsp eval` of the ablation checkpoint `run`: the final one with the baselines and the path ablation.
+        None where it has nothing to do: no such checkpoint in this plan, or evaluated already (beside a training)."""
+        from nsp.evaluation.ablation import FINAL
+
         p = self.plan
+        if (run == "sft_scratch" and not p.scratch_sft_steps) or (self.out / "eval" / run / "report.json").is_file():
+            return None
+        return ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
+                self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed,
+                *self.sampling(), *(["--baselines", "--paths"] if run == FINAL else [])]
+
+    def sampling(self) -> list[str]:
+        """Evaluation and prediction sample in bf16 where T2V and SFT train in it (as RL's rollouts do)."""
+        return ["--bf16"] if training_precision(self.plan) == "bf16" else []
+
+    def evaluate(self):
         from nsp.evaluation.ablation import ABLATION
 
         for run in ABLATION.values():
-            if run == "sft_scratch" and not p.scratch_sft_steps:
-                continue
-            args = ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
-                    self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed]
-            self.nsp(*args, *(["--baselines", "--paths"] if run == "rl" else []))
+            if args := self.eval_args(run):
+                self.nsp(*args)
 
     def predict(self):
         from PIL import Image
@@ -354,7 +408,7 @@ class Demo:
         write_video(example / "context.mp4", pair.context.frames, pair.context.fps)
         write_video(example / "real_next.mp4", pair.next.frames, pair.next.fps)
         self.nsp("predict", example / "context.mp4", "--checkpoint", final, "--out", example / "predicted_next.mp4",
-            "--steps", self.plan.eval_steps, "--seed", self.plan.seed)
+            "--steps", self.plan.eval_steps, "--seed", self.plan.seed, *self.sampling())
         predicted = read_video(example / "predicted_next.mp4").frames
         Image.fromarray(sheet([[pair.context.frames, predicted, pair.next.frames]], frames_per_clip=9)).save(
             example / "side_by_side.png")

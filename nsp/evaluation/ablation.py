@@ -91,8 +91,9 @@ def reward_watch(metrics: Path) -> dict[str, tuple[float, float]]:
 
 def wall_seconds(timings: dict) -> float:
     """The demo's wall time from its steps' times: a step that ran beside the others (`nsp demo jobs=2`, timed with
-    a `<step>_wait` entry) counts only for the time the demo waited for it."""
-    return sum(v for k, v in timings.items() if f"{k}_wait" not in timings)
+    a `<step>_wait` entry), and the evaluations that followed it there (`<step>_eval`), count only for the time the
+    demo waited for them."""
+    return sum(v for k, v in timings.items() if f"{k.removesuffix('_eval')}_wait" not in timings)
 
 
 def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
@@ -160,7 +161,8 @@ def demo_report(out: Path, plan, timings: dict) -> tuple[dict, str]:
     lines += ["", f"Sampling: {e['seconds_per_clip']:.3f} s per clip on {e['device']} (batch {e['batch_size']}); "
                   f"peak memory {e['peak_memory_gb']:.2f} GB ({e['memory']}).", "",
               "Time per step (s): " + ", ".join(f"{k} {v}" for k, v in timings.items()) + "."
-              + (" A step with a `_wait` entry trained beside the others (jobs=2); only the wait adds to the total."
+              + (" A step with a `_wait` entry trained beside the others (jobs=2), then evaluated checkpoints there "
+                 "(its `_eval` entry); only the wait adds to the total."
                  if any(k.endswith("_wait") for k in timings) else ""), "",
               "Each checkpoint's own report (with its contact sheet and plot): `eval/<run>/REPORT.md`."]
     return summary, "\n".join(lines) + "\n"
