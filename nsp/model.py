@@ -1,7 +1,8 @@
 """NSPModel: frozen VLM + learnable queries -> connector -> LTX DiT (+ frozen VAE), and its checkpoint format.
 
 A checkpoint is a directory:
-    nsp_config.json          the ModelConfig and, per component, its class and where it lives
+    nsp_config.json          the ModelConfig and, per component, its class and where it lives; which large
+                             components training changed; whether SFT/RL gave text beside the clip (`text_with_clip`)
     nsp_weights.safetensors  queries, connector and null condition (always trained, always here)
     vlm/ transformer/ vae/ scheduler/
                              `save_pretrained` folders for what is embedded: components built with random weights
@@ -75,6 +76,9 @@ class NSPModel(nn.Module):
         self.sources = sources
         self.trained: set[str] = set()  # large components changed by training, embedded when saved
         self.lora: dict | None = None  # {"rank", "alpha"} once a LoRA is attached to the DiT
+        # Whether SFT or RL ever gave a context's text beside its clip (None: not recorded, e.g. pretrained only): a
+        # model that read clips alone can be misled by text beside one (NSPPipeline.text_note).
+        self.text_with_clip: bool | None = None
 
     def add_dit_lora(self, rank: int, alpha: float | None = None) -> None:
         """Attach a LoRA to the DiT's attention projections (peft); training then changes only the LoRA."""
@@ -278,6 +282,8 @@ class NSPModel(nn.Module):
             components["trainable"] = {"path": WEIGHTS_FILE}
             meta = {"format": "nsp", "format_version": FORMAT_VERSION, "model": self.config.model_dump(mode="json"),
                     "components": components, "trained": sorted(self.trained)}
+            if self.text_with_clip is not None:
+                meta["text_with_clip"] = self.text_with_clip
             (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         return path
 
@@ -319,6 +325,7 @@ class NSPModel(nn.Module):
         model.sources = sources
         model.config.vlm.path = sources["vlm"]
         model.trained = set(meta.get("trained", []))
+        model.text_with_clip = meta.get("text_with_clip")
         model.load_trainable(path / comps["trainable"]["path"])
         if "transformer_lora" in comps:
             from peft.utils import set_peft_model_state_dict

@@ -57,6 +57,14 @@ class NSPPipeline:
         """Where the computation runs (with offloading: the GPU the parts visit, not the CPU they live on)."""
         return self.offload_device or self.model.context_encoder.queries.device
 
+    def text_note(self, text_beside_clip: bool) -> str | None:
+        """A warning where text goes beside a clip to a model whose training gave clips alone: outside what it
+        learned, the text can mislead it (None: nothing to say)."""
+        if text_beside_clip and self.model.text_with_clip is False:
+            return ("this model was trained on clips without their text (SFT data.context_text=0): text beside a "
+                    "clip is outside its training and may mislead it; give the clip alone")
+        return None
+
     # ---- speed and memory switches (each gives the same videos, to rounding) ---------------------------------------
     def enable_model_cpu_offload(self, device: str | torch.device = "cuda") -> "NSPPipeline":
         """Keep the model in CPU memory and move each part to `device` only while it runs (the VLM, queries and

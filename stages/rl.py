@@ -164,6 +164,8 @@ class RLStage(Stage):
             raise NSPError(f"rl.group_size={self.s.group_size} must divide over {world_size} processes")
         if not cfg.data.path:
             raise NSPError("the rl stage samples contexts from a dataset: give --data DIR")
+        if self.s.context_text:  # what `predict` warns about where no training did (NSPModel.text_with_clip)
+            model.text_with_clip = True
         self.local = self.s.group_size // world_size
         if self.s.screen >= self.local:
             raise NSPError(f"rl.screen={self.s.screen} must be below the {self.local} candidates each process "

@@ -61,7 +61,8 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
                 "--out", sft, *SMALL, "phases=[{name: pairs, steps: 3, trainable: [queries, connector, transformer]}]",
                 "model.patch.generator.history_frames=1",  # SFT turns on the clean history (T2V has no context to see)
                 "dit.history_noise=0.5", "model.patch.generator.history_sigma=0.1",  # noise-augmented, for rollouts
-                "deepspeed.precision=bf16")  # on a CPU: autocast, weights stay fp32
+                "deepspeed.precision=bf16",  # on a CPU: autocast, weights stay fp32
+                "data.context_text=0")  # clips alone: the checkpoint says so, and predict warns of text beside one
     assert r.returncode == 0, r.stderr[-2000:]
     configs = [json.loads((d / "nsp_config.json").read_text())["model"]["generator"]
                for d in (t2v / "final", sft / "final")]
@@ -88,6 +89,12 @@ def test_t2v_curriculum_then_sft_in_one_process(data, tmp_path):
     write_video(tmp_path / "ctx.mp4", ctx.frames, ctx.fps)
     r = run_nsp("predict", tmp_path / "ctx.mp4", "--checkpoint", sft / "final", "--out", out, "--steps", "2")
     assert r.returncode == 0 and out.is_file(), r.stderr
+    assert "warning" not in r.stderr
+    metas = [json.loads((d / "nsp_config.json").read_text()) for d in (t2v / "final", sft / "final")]
+    assert "text_with_clip" not in metas[0] and metas[1]["text_with_clip"] is False  # T2V: no clip to read
+    r = run_nsp("predict", tmp_path / "ctx.mp4", "--checkpoint", sft / "final", "--out", out, "--steps", "2",
+                "--text", "the ball rolls on")
+    assert r.returncode == 0 and "trained on clips without their text" in r.stderr, r.stderr
 
 
 def test_t2v_text_as_answer_writes_the_caption_where_the_vlm_s_words_go(tiny_model):
@@ -134,7 +141,12 @@ def test_an_sft_phase_sets_how_often_the_context_caption_is_given(tiny_model, cl
     cfg = TrainConfig(stage="sft", data={"context_text": 0.0},
                       phases=[{"name": "clip", "steps": 1, "trainable": ["connector"]},
                               {"name": "captions", "steps": 1, "trainable": ["connector"], "context_text": 1.0}])
-    stage = SFTStage(cfg, tiny_model)
+    before = tiny_model.text_with_clip
+    try:
+        stage = SFTStage(cfg, tiny_model)
+        assert tiny_model.text_with_clip  # one phase gives the caption beside the clip: the checkpoint will say so
+    finally:
+        tiny_model.text_with_clip = before
     for phase, given in zip(cfg.phases, (False, True)):
         for train in (True, False):  # validation reads the phase's share too (given when at least half)
             batch = stage.make_batch(examples, np.random.default_rng(0), phase, train=train)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from nsp.cli.args import BF16_HELP, add_history_arguments, at_least, positive
@@ -83,6 +84,8 @@ def run(args) -> int:
                                        overrides=overrides)
     if args.bf16:
         pipe.enable_bf16()
+    if note := pipe.text_note(args.text):
+        print(f"warning: {args.checkpoint}: {note}", file=sys.stderr)
     report, examples = evaluate(pipe, args.data, settings)
     report = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": str(Path(args.data).resolve()), **report}
     paths = write_report(report, examples, args.out)

@@ -141,6 +141,8 @@ def run(args) -> int:
     if args.example and pipe.model.config.generator.context_clips != 3:
         raise NSPError(f"--example: {checkpoint} was not trained on visual sentences (generator.context_clips="
                        f"{pipe.model.config.generator.context_clips}, needs 3; see README, Visual sentences)")
+    if note := pipe.text_note(bool(args.text) and (source is not None or any(rendered.values()))):
+        print(f"warning: {checkpoint}: {note}", file=sys.stderr)
     # the output folder only once the model is known to fit the inputs
     (out if source is not None and source.is_dir() else out.parent).mkdir(parents=True, exist_ok=True)
     failed = []

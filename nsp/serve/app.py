@@ -158,8 +158,10 @@ def predict(pipe: NSPPipeline, job: Job, limits: Limits) -> dict:
     write_video(job.dir / "video.mp4", video, result.fps)
     if w.context is not None:
         write_video(job.dir / "context.mp4", w.context.frames, w.context.fps)
+    note = pipe.text_note(bool(w.text) and w.context is not None)
     return {"frames": int(video.shape[0]), "fps": result.fps, "height": int(video.shape[1]),
-            "width": int(video.shape[2]), "scenes": w.scenes, "seconds": round(time.monotonic() - job.started, 3)}
+            "width": int(video.shape[2]), "scenes": w.scenes, "seconds": round(time.monotonic() - job.started, 3),
+            **({"note": note} if note else {})}
 
 
 def form_number(form, name: str, kind, default, low, high):
