@@ -82,7 +82,12 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
-    {"what": "the record before (jobs=1; RL: awm 40 steps in fp32, screened one context at a time, no replays)",
+    {"what": "the record before (jobs=2; the four checkpoints evaluated one after another after RL, sampling in "
+             "fp32; the latent cache with the test split): its four checkpoints are this record's bit for bit",
+     "command": "nsp demo test=600 (at 9c1bc46)", "host": "the record's (2026-12-05)", "minutes": 22.6,
+     "timings_s": {"data": 13.2, "init": 5.5, "cache": 85.2, "t2v": 132.4, "sft": 608.3, "rl": 293.5,
+                   "sft_scratch": 602.9, "sft_scratch_wait": 0.0, "eval": 210.3, "predict": 5.4}},
+    {"what": "the record before that (jobs=1; RL: awm 40 steps in fp32, screened one context at a time, no replays)",
      "command": "nsp demo test=600 jobs=1 rl_steps=40 (RL_RECIPES awm without rl.replay, RL in fp32)",
      "host": "a 2-core AMD EPYC with AVX512-BF16 (2026-12-05)", "minutes": 27.6,
      "timings_s": {"data": 13.6, "init": 5.6, "cache": 91.3, "t2v": 103.4, "sft": 368.5, "rl": 441.4,
@@ -110,9 +115,23 @@ PLANS_BEFORE = [
                          "throughput ratio": 1.28},
      "pass_rate_200": {"+SFT": 0.81, "+RL": 0.81, "SFT without pretraining": 0.855}},
 ]
-# The default plan with jobs=1 (one step after another, two threads each), right after the record on its host: its SFT
-# is the record before's bit for bit, and so its RL is that SFT's seed-0 run in bench_rl_demo_gain's ALSO_TRIED.
-JOBS_1 = {"command": "nsp demo test=600 jobs=1", "host": "the record's (2026-12-05)", "minutes": 25.1,
+# What this record changed, measured side by side: the record before's code (9c1bc46) ran its latent cache and its
+# evaluation step again right after this record, on the same host and this record's checkpoints (which are the record
+# before's bit for bit). Its SFT, the same computation, took 555 s in this record against 608 s in the record before:
+# the host's speed moved that much between the two runs.
+SIDE_BY_SIDE = {"what": "the record before's cache and eval steps, rerun right after this record on its host",
+                "command": "PYTHONPATH=<checkout at 9c1bc46> nsp data cache ... / nsp eval ... (the demo's arguments "
+                           "then)",
+                "seconds": {"cache": {"record before": 88.4, "this record": 76.4},
+                            "eval": {"record before": 206.7, "this record": 133.1,
+                                     "this record, beside the other lane's SFT": 48.6}},
+                "sft_seconds": {"record before": 608.3, "this record": 555.4, "same weights": True},
+                "pass_rates_equal": "every checkpoint, baseline and path cell passes the same clips sampled in bf16 "
+                                    "as in fp32 (200 contexts each), and +SFT / +RL on the 600 as well"}
+# The default plan with jobs=1 (one step after another, two threads each) before this record's evaluation changes,
+# right after the record before on its host: its SFT is the record before that's bit for bit, and so its RL is that
+# SFT's seed-0 run in bench_rl_demo_gain's ALSO_TRIED.
+JOBS_1 = {"command": "nsp demo test=600 jobs=1 (the record before's code)", "host": "the record's (2026-12-05)", "minutes": 25.1,
           "timings_s": {"data": 15.4, "init": 5.6, "cache": 94.2, "t2v": 94.7, "sft": 364.3, "rl": 290.1,
                         "sft_scratch": 412.4, "eval": 220.2, "predict": 6.2},
           "pass_rate_200": {"+RL (final)": 0.905, "+SFT": 0.815, "SFT without pretraining": 0.825},
@@ -146,7 +165,8 @@ def cuts_record(run: Path, summary: dict) -> list[dict]:
                     "interval above 0); t2v_pretraining_gain: SFT without pretraining minus +SFT (interval below "
                     "0); every change paired: the same contexts and starting noise", **common),
         result("demo_minutes", summary["total_minutes"], "minutes (2 CPU cores)", 20, "lower", COMMAND,
-               jobs_1=JOBS_1, plans_before=PLANS_BEFORE, other_hosts=OTHER_HOSTS, **common),
+               side_by_side=SIDE_BY_SIDE, jobs_1=JOBS_1, plans_before=PLANS_BEFORE, other_hosts=OTHER_HOSTS,
+               **common),
         probe_record(run),
     ]
 

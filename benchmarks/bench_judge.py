@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import nsp, on_demo_run, result
+from benchmarks.common import demo_sampled_in_bf16, nsp, on_demo_run, result
 
 COMMAND = "python -m benchmarks.run judge"
 JUDGE = os.environ.get("NSP_BENCH_JUDGE", "nsp:tiny_judge_cuts")
@@ -59,6 +59,9 @@ def measure(demo: Path) -> list[dict]:
 
     plan = json.loads((demo / "plan.json").read_text())
     pipe = NSPPipeline.from_pretrained(demo / "final")
+    bf16 = demo_sampled_in_bf16(demo)  # the model's predictions as the demo sampled them
+    if bf16:
+        pipe.enable_bf16()
     pairs = load_pairs(demo / "data", "test", plan["eval_contexts"])
     judge = build_reward({"judge": 1.0}, pipe.model, judge={"path": JUDGE})
 
@@ -83,12 +86,12 @@ def measure(demo: Path) -> list[dict]:
                       "agreement with the oracle on the demo model's held-out predictions", 0.9, "higher", COMMAND,
                       judge=JUDGE, model_predictions=agreement(p_own, y_own.astype(bool)),
                       made_up_candidates=dict(agreement(p_made, y_made.astype(bool)), accuracy_by_kind=by_kind),
-                      checkpoint="DEMO/final", contexts=len(pairs), also_tried=[FIRST_RUN])]
+                      checkpoint="DEMO/final", contexts=len(pairs), bf16_sampling=bf16, also_tried=[FIRST_RUN])]
 
     with tempfile.TemporaryDirectory() as tmp:
         nsp("eval", "--checkpoint", demo / "final", "--data", demo / "data", "--out", tmp, "--limit",
             plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"], "--best-of", 4, "--judge",
-            JUDGE)
+            JUDGE, *(["--bf16"] if bf16 else []))
         report = json.loads((Path(tmp) / "report.json").read_text())
     change = report["best_of"]["change_vs_first"]
     methods = report["methods"]
@@ -97,9 +100,10 @@ def measure(demo: Path) -> list[dict]:
         None, "higher", COMMAND, ci=[round(change["ci_low"], 4), round(change["ci_high"], 4)],
         best_of_4=methods["model"]["pass_rate"], first_candidate=methods["first_candidate"]["pass_rate"],
         by_family={"best_of_4": methods["model"]["by_family"], "first": methods["first_candidate"]["by_family"]},
-        judge=JUDGE, contexts=report["contexts"],
+        judge=JUDGE, contexts=report["contexts"], bf16_sampling=bf16,
         eval_command=f"nsp eval --checkpoint DEMO/final --data DEMO/data --limit {plan['eval_contexts']} --steps "
-                     f"{plan['eval_steps']} --seed {plan['seed']} --best-of 4 --judge {JUDGE}", also_tried=[FIRST_RUN]))
+                     f"{plan['eval_steps']} --seed {plan['seed']} --best-of 4 --judge {JUDGE}"
+                     f"{' --bf16' if bf16 else ''}", also_tried=[FIRST_RUN]))
     return records
 
 

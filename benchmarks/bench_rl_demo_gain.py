@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from benchmarks.bench_rl import fresh_test_split
-from benchmarks.common import in_kept_or_temporary_dir, nsp, on_demo_run, result
+from benchmarks.common import demo_sampled_in_bf16, in_kept_or_temporary_dir, nsp, on_demo_run, result
 
 COMMAND = "python -m benchmarks.run rl_demo_gain"
 CONTEXTS = 500
@@ -312,12 +312,13 @@ def measure(demo: Path, root: Path) -> list[dict]:
         data = root / "data"
         if not (data / "manifest.json").is_file():
             fresh_test_split(demo, data, 2 * CONTEXTS)
+    bf16 = demo_sampled_in_bf16(demo)
     reports = {}
     for name in ("sft", "rl"):
         out = root / f"eval_{name}"
         if not (out / "report.json").is_file():
             nsp("eval", "--checkpoint", demo / name / "final", "--data", data, "--out", out,
-                "--steps", plan["eval_steps"], "--seed", plan["seed"])
+                "--steps", plan["eval_steps"], "--seed", plan["seed"], *(["--bf16"] if bf16 else []))
         reports[name] = json.loads((out / "report.json").read_text())
     before, after = (reports[k]["per_clip"] for k in ("sft", "rl"))
     gain, score = (paired_difference(before[k], after[k]) for k in ("passed", "score"))
@@ -329,7 +330,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
                    score_change=[round(v, 4) for v in score], contexts=len(before["passed"]),
                    rl_seconds=timings.get("rl"), rl_steps=plan["rl_steps"], before_rl=brief(reports["sft"]),
                    after_rl=brief(reports["rl"]), reward_watch=reward_watch(demo / "rl" / "metrics.jsonl"),
-                   world=plan.get("world"), also_tried=ALSO_TRIED,
+                   world=plan.get("world"), bf16_sampling=bf16, also_tried=ALSO_TRIED,
                    also_tried_note="each from the 4800-step demo's SFT checkpoint (SFT with captions; +SFT 0.838 on "
                                    "the 600 contexts) but the last three, from the clip-only SFTs")]
 

@@ -76,6 +76,11 @@ def on_demo_run(measure, *plan: str) -> list[dict]:
         return measure(Path(tmp) / "demo")
 
 
+def demo_sampled_in_bf16(demo: Path) -> bool:
+    """Whether the demo run's own evaluation sampled in bf16 (`nsp eval --bf16`): measure its models the same way."""
+    return json.loads((demo / "eval" / "rl" / "report.json").read_text())["settings"].get("bf16", False)
+
+
 def train_from_preset(root: Path, data: Path, config: str, model: list[str], train: tuple[str, ...] = ()) -> dict:
     """The tiny preset with `model` overrides (as `config` composes them, so the cache matches) -> latent cache ->
     `nsp train sft --config config` (with `train`'s overrides) -> `nsp eval` on the test split: the report. Each step
