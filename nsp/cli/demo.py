@@ -431,14 +431,14 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="the one-command demo (what `make demo` runs): data, 3 stages, benchmark",
                        description="Synthetic data -> T2V -> SFT -> RL -> the NSP benchmark with baselines and the "
                                    "stage ablation -> a predicted next scene for a held-out clip -> REPORT.md in "
-                                   "--out. 20 to 40 minutes on 2 CPU cores, by host (--quick: 4 to 10). Re-running "
+                                   "--out. 20 to 40 minutes on 2 CPU cores, by host (--quick: 3 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
                                    "e.g. sft_steps=3000, rl_steps=25, or jobs=1 to run the steps one after another "
                                    "(by default the ablation's SFT without pretraining trains beside T2V -> SFT, "
                                    "each on half the cores; see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
-    p.add_argument("--quick", action="store_true", help="a smaller plan (4 to 10 minutes on 2 CPU cores, by host)")
+    p.add_argument("--quick", action="store_true", help="a smaller plan (3 to 10 minutes on 2 CPU cores, by host)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="demo plan settings (e.g. sft_steps=3000)")
     p.set_defaults(handler=run)
 
