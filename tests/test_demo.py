@@ -65,6 +65,14 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     again = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1")
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("done earlier, skipped") == 9
+    # the evaluation step again: only a checkpoint written after its report is evaluated again
+    (out / ".done-eval").unlink()
+    os.utime(out / "rl" / "final" / "nsp_config.json")  # as if RL had trained again
+    reports = {run: out / "eval" / run / "report.json" for run in ("t2v", "sft", "rl", "sft_scratch")}
+    before = {run: r.stat().st_mtime_ns for run, r in reports.items()}
+    redone = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1")
+    assert redone.returncode == 0, redone.stderr[-2000:]
+    assert [run for run, r in reports.items() if r.stat().st_mtime_ns != before[run]] == ["rl"]
     changed = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1", "sft_steps=4")
     assert changed.returncode == 2 and "another plan" in changed.stderr
 

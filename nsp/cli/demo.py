@@ -370,11 +370,15 @@ class Demo:
 
     def eval_args(self, run: str) -> list | None:
         """`nsp eval` of the ablation checkpoint `run`: the final one with the baselines and the path ablation.
-        None where it has nothing to do: no such checkpoint in this plan, or evaluated already (beside a training)."""
+        None where it has nothing to do: no such checkpoint in this plan, or evaluated already (beside a training)
+        since the checkpoint was written."""
         from nsp.evaluation.ablation import FINAL
 
         p = self.plan
-        if (run == "sft_scratch" and not p.scratch_sft_steps) or (self.out / "eval" / run / "report.json").is_file():
+        if run == "sft_scratch" and not p.scratch_sft_steps:
+            return None
+        report, checkpoint = self.out / "eval" / run / "report.json", self.out / run / "final" / "nsp_config.json"
+        if report.is_file() and checkpoint.is_file() and report.stat().st_mtime >= checkpoint.stat().st_mtime:
             return None
         return ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
                 self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed,
