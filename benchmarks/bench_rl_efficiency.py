@@ -26,7 +26,7 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import in_kept_or_temporary_dir, nsp, on_demo_run, result
+from benchmarks.common import demo_sampled_in_bf16, in_kept_or_temporary_dir, nsp, on_demo_run, result
 
 COMMAND = "python -m benchmarks.run rl_efficiency"
 RECIPES = {
@@ -71,7 +71,8 @@ def measure(demo: Path, root: Path) -> list[dict]:
         report = run / "eval"
         if not (report / "report.json").is_file():
             nsp("eval", "--checkpoint", run / "final", "--data", demo / "data", "--out", report, "--limit",
-                plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"])
+                plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"],
+                *(["--bf16"] if demo_sampled_in_bf16(demo) else []))  # paired with the demo's own +SFT report
         after = json.loads((report / "report.json").read_text())["per_clip"]
         change, low, high = paired_difference(before["passed"], after["passed"])
         wall = float((run / "wall_seconds").read_text())

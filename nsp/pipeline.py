@@ -61,8 +61,8 @@ class NSPPipeline:
         """A warning where text goes beside a clip to a model whose training gave clips alone: outside what it
         learned, the text can mislead it (None: nothing to say)."""
         if text_beside_clip and self.model.text_with_clip is False:
-            return ("this model was trained on clips without their text (SFT data.context_text=0): text beside a "
-                    "clip is outside its training and may mislead it; give the clip alone")
+            return ("this model's training never gave it text beside a clip (SFT data.context_text=0): text with a "
+                    "clip is outside what it learned and may mislead it; give the clip alone")
         return None
 
     # ---- speed and memory switches (each gives the same videos, to rounding) ---------------------------------------
@@ -85,6 +85,12 @@ class NSPPipeline:
         slow elsewhere. The context's understanding and the decode stay in the weights' precision."""
         self.denoise_dtype = torch.bfloat16
         return self
+
+    def denoising_precision(self):
+        """bf16 autocast where enable_bf16 asked for it, else nothing (not every device type has autocast)."""
+        if self.denoise_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.denoise_dtype)
 
     def compile_transformer(self, **options) -> "NSPPipeline":
         """`torch.compile` the DiT (compiled on its first call; `options` go to torch.compile, e.g. mode=...)."""
@@ -225,8 +231,7 @@ class NSPPipeline:
         # 3. Euler steps along the flow, with classifier-free guidance.
         gen.scheduler.set_timesteps(sigmas=inference_sigmas(steps), mu=timestep_shift(latents.shape[1],
                                     gen.scheduler.config), device=self.device)
-        with self.running(gen.transformer), torch.autocast(self.device.type, self.denoise_dtype,
-                                                           enabled=self.denoise_dtype is not None):
+        with self.running(gen.transformer), self.denoising_precision():
             for i, t in enumerate(progress_bar(gen.scheduler.timesteps, progress, "denoising")):
                 sigma = t / gen.scheduler.config.num_train_timesteps
                 velocity = guided_velocity(gen, latents, sigma, condition, null, guidance, grid, fps, history,

@@ -150,3 +150,20 @@ def test_paired_gains_compare_the_same_clips():
     assert gains["+SFT vs pretrain-only"]["pass_rate_change"] == 0.75
     assert gains["+RL vs +SFT"]["pass_rate_change"] == 0.25 and gains["+RL vs +SFT"]["ci"][0] == 0.0
     assert "SFT without pretraining vs +SFT" not in gains  # other contexts: no pairing possible
+
+
+def test_a_step_beside_that_fails_or_cannot_start_stops_the_demo(tmp_path):
+    from nsp.cli.demo import Beside
+    from nsp.errors import NSPError
+
+    def cannot_start():
+        raise OSError("no such core")
+
+    ran = []
+    steps = [("train", lambda: ["no-such-command"]), ("evaluate", lambda: ran.append(1))]  # not reached
+    for chain, message in ((steps, "step failed: nsp no-such-command (its output: "),
+                           ([("train", cannot_start)], "step failed: a step beside: no such core")):
+        beside = Beside(chain, set(os.sched_getaffinity(0)), tmp_path / "beside.log")
+        with pytest.raises(NSPError, match=message.replace("(", r"\(")):
+            beside.wait()
+    assert not ran

@@ -66,13 +66,14 @@ class DemoPlan:
     # last_frame: that history is the context's last frame encoded on its own; clip: the last latent frame of the
     # whole context encoded, which sees far back in the clip (the continuation demo's numbers were measured so)
     history_source: str = "last_frame"
-    # 1: T2V, SFT and (its awm recipes) RL in bf16 where the hardware has it (a CPU: autocast), 0: fp32
+    # 1: T2V, SFT and (its awm recipes) RL in bf16 where the hardware has it (a CPU: autocast), and evaluation and
+    # prediction sampling in bf16 there too (`nsp eval --bf16`); 0: fp32
     bf16: int = 1
     seed: int = 0
     world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
     # 2: the ablation's SFT without pretraining trains beside T2V -> SFT, each on half the cores (more SFT steps per
-    # second in all where one run leaves cores idle between its small ops), the steps after it on all of them again;
-    # on one core, one step after another. 1: one step after another. Thread counts change fp32 rounding, so a run's
+    # second in all where one run leaves cores idle between its small ops) and then evaluates it and pretrain-only
+    # there, the steps after it on all of them again; on one core, one step after another. 1: one step after another. Thread counts change fp32 rounding, so a run's
     # numbers may differ slightly from jobs=1's.
     jobs: int = 2
 
@@ -98,8 +99,11 @@ WATCHED = {"cuts": {"reference": {}, "judge": {"path": "nsp:tiny_judge_cuts"}}, 
 CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip"), "rl_recipe": tuple(RL_RECIPES)}
 RL_VAL_CONTEXTS = 16  # the RL run's validation contexts (rl.val_contexts; at most the plan's val), fresh scenes too
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
-# With jobs=2, a step that trains beside the others: started when the step named here starts, waited for at its own.
+# With jobs=2, a step that trains beside the others: started when the step named here starts, waited for at its own;
+# once trained, it evaluates there the ablation's checkpoints named with it (its own, and pretrain-only's: T2V trains
+# far shorter than an SFT, so it is ready by then).
 BESIDE = {"sft_scratch": "t2v"}
+EVALUATED_BESIDE = {"sft_scratch": ("sft_scratch", "t2v")}
 
 
 def make_plan(quick: bool, overrides: list[str]) -> DemoPlan:
@@ -153,29 +157,33 @@ class Beside:
         self.steps, self.cores, self.log = steps, cores, log
         self.seconds: dict[str, float] = {}
         self.finished: set[str] = set()
-        self.failed: list | None = None
+        self.failed: str | None = None
         self.process: subprocess.Popen | None = None
         self.stopped, self._lock = False, threading.Lock()
         self._watch = threading.Thread(target=self._run, daemon=True)
         self._watch.start()
 
     def _run(self) -> None:
-        with self.log.open("w") as f:
-            for name, make_args in self.steps:
-                args = make_args()
-                with self._lock:
-                    if self.stopped:
+        args = None
+        try:
+            with self.log.open("w") as f:
+                for name, make_args in self.steps:
+                    args = make_args()
+                    with self._lock:
+                        if self.stopped:
+                            return
+                        if args is None:
+                            continue
+                        started = time.perf_counter()
+                        self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
+                                                        preexec_fn=lambda: os.sched_setaffinity(0, self.cores))
+                    if self.process.wait() != 0:
+                        self.failed = f"nsp {' '.join(map(str, args))} (its output: {self.log})"
                         return
-                    if args is None:
-                        continue
-                    started = time.perf_counter()
-                    self.process = subprocess.Popen(nsp_command(args), stdout=f, stderr=subprocess.STDOUT,
-                                                    preexec_fn=lambda: os.sched_setaffinity(0, self.cores))
-                if self.process.wait() != 0:
-                    self.failed = args
-                    return
-                self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
-                self.finished.add(name)
+                    self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+                    self.finished.add(name)
+        except Exception as err:  # a step that could not start fails the demo too, not silently
+            self.failed = f"{' '.join(map(str, args or ['a step beside']))}: {err}"
 
     @property
     def trained(self) -> bool:
@@ -189,7 +197,7 @@ class Beside:
         """Each step's own wall time, once all have finished; a failure stops the demo."""
         self._watch.join()
         if self.failed:
-            raise NSPError(f"step failed: nsp {' '.join(map(str, self.failed))} (its output: {self.log})")
+            raise NSPError(f"step failed: {self.failed}")
         return self.seconds
 
     def stop(self) -> None:
@@ -251,11 +259,9 @@ class Demo:
 
     def start_beside(self, name: str) -> None:
         """jobs=2: when `name` starts, start the steps that train beside it (BESIDE), on the second half of the
-        cores, each followed there by the evaluations of the ablation's checkpoints that are ready by then (its
-        own; pretrain-only, trained meanwhile): its cores would otherwise idle until the other chain's SFT ends.
-        The steps from `name` on get the first half of the cores until what runs beside has trained."""
-        from nsp.evaluation.ablation import ABLATION, FINAL
-
+        cores, each followed there by its evaluations (EVALUATED_BESIDE, those of checkpoints that are ready by
+        then): its cores would otherwise idle until the other chain's SFT ends. The steps from `name` on get the
+        first half of the cores until what runs beside has trained."""
         cores = usable_cores() if hasattr(os, "sched_setaffinity") else []  # else: one step after another
         for later, starts_with in BESIDE.items():
             if (starts_with != name or self.plan.jobs < 2 or len(cores) < 2 or later in self.beside
@@ -268,10 +274,9 @@ class Demo:
             log = self.out / f"{later}.log"
             print(f"nsp demo: {later} trains beside the next steps, on cores {cores[half:]} "
                   f"(its progress: tail -f {log})", flush=True)
-            runs = (later, *(r for r in ABLATION.values() if r not in (later, FINAL)))
-            evaluations = [(f"{later}_eval", lambda run=run: self.eval_args(run) if self.trained(run, later) else None)
-                           for run in runs]
-            self.beside[later] = Beside([(later, lambda: args), *evaluations], set(cores[half:]), log)
+            evaluations = [(f"{later}_eval", lambda run=run, later=later: self.eval_args(run)
+                            if self.trained(run, later) else None) for run in EVALUATED_BESIDE.get(later, ())]
+            self.beside[later] = Beside([(later, lambda args=args: args), *evaluations], set(cores[half:]), log)
             self.cores = set(cores[:half])
 
     def trained(self, run: str, beside: str) -> bool:
@@ -370,22 +375,27 @@ class Demo:
 
     def eval_args(self, run: str) -> list | None:
         """`nsp eval` of the ablation checkpoint `run`: the final one with the baselines and the path ablation.
-        None where it has nothing to do: no such checkpoint in this plan, or evaluated already (beside a training)
-        since the checkpoint was written."""
+        None where it has nothing to do: no such checkpoint in this plan, or evaluated already (beside a training),
+        with these settings, since the checkpoint was written."""
         from nsp.evaluation.ablation import FINAL
 
         p = self.plan
         if run == "sft_scratch" and not p.scratch_sft_steps:
             return None
         report, checkpoint = self.out / "eval" / run / "report.json", self.out / run / "final" / "nsp_config.json"
+        final = run == FINAL
         if report.is_file() and checkpoint.is_file() and report.stat().st_mtime >= checkpoint.stat().st_mtime:
-            return None
+            made = json.loads(report.read_text())["settings"]
+            wanted = {"limit": p.eval_contexts, "steps": p.eval_steps, "seed": p.seed, "bf16": bool(self.sampling()),
+                      "baselines": final, "paths": final}
+            if all(made.get(k) == v for k, v in wanted.items()):
+                return None
         return ["eval", "--checkpoint", self.out / run / "final", "--data", self.out / "data", "--out",
                 self.out / "eval" / run, "--limit", p.eval_contexts, "--steps", p.eval_steps, "--seed", p.seed,
-                *self.sampling(), *(["--baselines", "--paths"] if run == FINAL else [])]
+                *self.sampling(), *(["--baselines", "--paths"] if final else [])]
 
     def sampling(self) -> list[str]:
-        """Evaluation and prediction sample in bf16 where T2V and SFT train in it (as RL's rollouts do)."""
+        """Evaluation and prediction sample in bf16 where T2V and SFT train in it (as awm's RL rollouts do)."""
         return ["--bf16"] if training_precision(self.plan) == "bf16" else []
 
     def evaluate(self):
