@@ -56,6 +56,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
     assets = TINY_ASSETS[plan["world"]]
     steps = plan["rl_steps"] or 40
     before = json.loads((demo / "eval" / "sft" / "report.json").read_text())["per_clip"]
+    sampling = ["--bf16"] if demo_sampled_in_bf16(demo) else []  # as the demo's own +SFT report, paired with
     rl_data = demo / "data_rl" if (demo / "data_rl").is_dir() else demo / "data"  # the demo's RL contexts
     out: dict[str, dict] = {}
     for name, extra in RECIPES.items():
@@ -71,8 +72,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
         report = run / "eval"
         if not (report / "report.json").is_file():
             nsp("eval", "--checkpoint", run / "final", "--data", demo / "data", "--out", report, "--limit",
-                plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"],
-                *(["--bf16"] if demo_sampled_in_bf16(demo) else []))  # paired with the demo's own +SFT report
+                plan["eval_contexts"], "--steps", plan["eval_steps"], "--seed", plan["seed"], *sampling)
         after = json.loads((report / "report.json").read_text())["per_clip"]
         change, low, high = paired_difference(before["passed"], after["passed"])
         wall = float((run / "wall_seconds").read_text())

@@ -12,12 +12,16 @@ class SFTStage(FlowStage):
     def __init__(self, cfg, model, rank: int = 0, world_size: int = 1):
         super().__init__(cfg, model, rank, world_size)
         # Whether any of its contexts carries the text beside the clip: `predict` warns where none did.
-        shares = [cfg.data.context_text if p.context_text is None else p.context_text for p in cfg.phases]
+        shares = [self.text_share(p) for p in cfg.phases]
         model.text_with_clip = bool(model.text_with_clip) or (cfg.data.context_clip > 0 and max(shares) > 0)
+
+    def text_share(self, phase) -> float:
+        """How often a context of `phase` carries its caption (the phase's own setting, else data.context_text)."""
+        return self.cfg.data.context_text if phase.context_text is None else phase.context_text
 
     def make_batch(self, examples, rng, phase, train: bool):
         data = self.cfg.data
-        share = data.context_text if phase.context_text is None else phase.context_text
+        share = self.text_share(phase)
         texts, videos = [], []
         for e in examples:
             clip = e.video is not None and (not train or rng.random() < data.context_clip)

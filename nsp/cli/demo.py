@@ -155,8 +155,7 @@ class Beside:
 
     def __init__(self, steps: list[tuple[str, Callable[[], list | None]]], cores: set[int], log: Path):
         self.steps, self.cores, self.log = steps, cores, log
-        self.seconds: dict[str, float] = {}
-        self.finished: set[str] = set()
+        self.seconds: dict[str, float] = {}  # by step name, once finished
         self.failed: str | None = None
         self.process: subprocess.Popen | None = None
         self.stopped, self._lock = False, threading.Lock()
@@ -181,14 +180,13 @@ class Beside:
                         self.failed = f"nsp {' '.join(map(str, args))} (its output: {self.log})"
                         return
                     self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
-                    self.finished.add(name)
         except Exception as err:  # a step that could not start fails the demo too, not silently
             self.failed = f"{' '.join(map(str, args or ['a step beside']))}: {err}"
 
     @property
     def trained(self) -> bool:
         """Its first step (the training) has finished: what follows it is short."""
-        return self.steps[0][0] in self.finished or not self._watch.is_alive()
+        return self.steps[0][0] in self.seconds or not self._watch.is_alive()
 
     def join(self) -> None:
         self._watch.join()
