@@ -6,7 +6,7 @@ reads a finished demo run given as NSP_BENCH_DEMO=DIR, and records, for the scen
                               understanding gain (path ablation), each stage's paired change, baselines, goals
     demo_minutes              the demo's wall time (goal about 20 minutes)
     cuts_probe_tiny           how well the next shot's outcome can be read from the query states (linear probe)
-and for a continuation-world run (`nsp demo world=continuation history_source=clip sft_steps=2400
+and for a continuation-world run (`nsp demo world=continuation history_source=clip t2v_steps=800 sft_steps=2400
 scratch_sft_steps=2400`):
     demo_pass_rate_tiny   the final model's oracle pass rate on the held-out test split (goal 0.9), with the stage
                           ablation, the baselines and the goal checks alongside

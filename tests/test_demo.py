@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nsp.cli.demo import GUIDANCE, SFT_CONTEXT_TEXT, DemoPlan, training_precision
+from nsp.cli.demo import GUIDANCE, SFT_CONTEXT_TEXT, THINK_TOKENS, DemoPlan, training_precision
 from nsp.config import preset_config
 from nsp.evaluation.ablation import goals, paired_gains
 from tests.conftest import run_nsp
@@ -50,6 +50,9 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
         # every checkpoint samples (and is evaluated) with the world's guidance, not the tiny preset's
         meta = json.loads((out / run / "final" / "nsp_config.json").read_text())
         assert meta["model"]["sampling"]["guidance"] == GUIDANCE["cuts"] != preset_config("tiny").sampling.guidance
+        # the VLM writes its words before the queries in every stage, and T2V wrote each caption there
+        assert meta["model"]["vlm"]["think_tokens"] == THINK_TOKENS["cuts"] > 0
+    assert json.loads((out / "t2v" / "config.json").read_text())["data"]["text_as_answer"]
     rl = json.loads((out / "rl" / "config.json").read_text())
     assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
     # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
@@ -90,11 +93,12 @@ def test_demo_trains_the_ablation_beside_the_chain_by_default(tmp_path):
     if cores < 2:  # nothing to split: one step after another, as with jobs=1
         assert "sft_scratch_wait" not in timings
         return
-    # it started with T2V, in its own process on the second half of the cores, its output in a log
+    # it started with the SFT, in its own process on the second half of the cores, its output in a log
     assert "sft_scratch trains beside the next steps" in r.stdout
     assert f"1 process(es) on the CPU, {cores - cores // 2} thread(s) each" in (out / "sft_scratch.log").read_text()
-    assert f"1 process(es) on the CPU, {cores // 2} thread(s) each" in r.stdout  # T2V and SFT: the first half
-    # then evaluated its checkpoint there (and pretrain-only's where T2V had finished by then)
+    assert f"1 process(es) on the CPU, {cores} thread(s) each" in r.stdout  # T2V: all the cores
+    assert f"1 process(es) on the CPU, {cores // 2} thread(s) each" in r.stdout  # SFT: the first half
+    # then evaluated its checkpoint there, and pretrain-only's
     assert timings["sft_scratch_eval"] > 0 and "oracle pass rate" in (out / "sft_scratch.log").read_text()
     # the demo's wall time counts the wait for them, not their own time
     beside = timings["sft_scratch"] + timings["sft_scratch_eval"]

@@ -38,6 +38,11 @@ GUIDANCE = {"cuts": 1.0, "continuation": 3.0}
 # fast. Clip-only SFT reached in 2400 steps what SFT with captions did in 4800, but its model is lost when a caption
 # is given beside the clip (nsp eval --text; CUTS_TRIED in benchmarks/demo_tried.py).
 SFT_CONTEXT_TEXT = {"cuts": 0.0, "continuation": 0.5}
+# The VLM's words before the queries (vlm.think_tokens): the frozen VLM first writes that many tokens of its answer
+# (in the cut world, what comes next), and T2V writes each caption there (data.text_as_answer), so that the queries
+# and connector T2V trains read where SFT's will. That is what lets T2V pretraining help a short SFT; with the
+# caption in the user turn, a T2V as long helps it not at all (CUTS_TRIED in benchmarks/demo_tried.py).
+THINK_TOKENS = {"cuts": 24, "continuation": 0}
 
 
 @dataclass
@@ -46,10 +51,10 @@ class DemoPlan:
     val: int = 200
     test: int = 200
     t2v_image_steps: int = 100  # stage 1, phase 1: images, queries + connector
-    t2v_steps: int = 800  # stage 1, phase 2: images + videos, + DiT
-    # Clip-only SFT (SFT_CONTEXT_TEXT) passes at 2400 steps as it did at 4800 with captions; 3600 added little
-    # (CUTS_TRIED in benchmarks/demo_tried.py).
-    sft_steps: int = 2400
+    # Stage 1, phase 2: images + videos, + DiT. Pretraining long and fine-tuning short, as the paper does: from a
+    # T2V of 800 steps, or with SFT as long as 2400, SFT without pretraining catches up (CUTS_TRIED).
+    t2v_steps: int = 2900
+    sft_steps: int = 1600
     # 25 took awm to about 3 minutes, but its gain varied over run seeds (+0.075, -0.003, +0.043; README, Stage 3)
     rl_steps: int = 40
     # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short and
@@ -59,7 +64,7 @@ class DemoPlan:
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
     # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
     rl_contexts: int = 2000
-    scratch_sft_steps: int = 2400  # the ablation: SFT without pretraining, as long as the SFT it is compared with
+    scratch_sft_steps: int = 1600  # the ablation: SFT without pretraining, as long as the SFT it is compared with
     eval_contexts: int = 200
     eval_steps: int = 10  # the tiny preset's sampling steps: more did not pass more (benchmarks/demo_tried.py)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
@@ -71,10 +76,10 @@ class DemoPlan:
     bf16: int = 1
     seed: int = 0
     world: str = "cuts"  # cuts: the NSP benchmark; continuation: the next clip continues the shot (nsp data synth)
-    # 2: the ablation's SFT without pretraining trains beside T2V -> SFT, each on half the cores (more SFT steps per
-    # second in all where one run leaves cores idle between its small ops) and then evaluates it and pretrain-only
-    # there, the steps after it on all of them again; on one core, one step after another. 1: one step after another. Thread counts change fp32 rounding, so a run's
-    # numbers may differ slightly from jobs=1's.
+    # 2: the ablation's SFT without pretraining trains beside the SFT, each on half the cores (more SFT steps per
+    # second in all where one run leaves cores idle between its small ops), and then evaluates it and pretrain-only
+    # there; the steps after it have all the cores again. On one core, one step after another. 1: one step after
+    # another. Thread counts change fp32 rounding, so a run's numbers may differ slightly from jobs=1's.
     jobs: int = 2
 
 
@@ -100,9 +105,9 @@ CHOICES = {"world": tuple(TINY_ASSETS), "history_source": ("last_frame", "clip")
 RL_VAL_CONTEXTS = 16  # the RL run's validation contexts (rl.val_contexts; at most the plan's val), fresh scenes too
 ZERO_OK = ("rl_steps", "scratch_sft_steps", "history_frames", "bf16", "seed")
 # With jobs=2, a step that trains beside the others: started when the step named here starts, waited for at its own;
-# once trained, it evaluates there the ablation's checkpoints named with it (its own, and pretrain-only's: T2V trains
-# far shorter than an SFT, so it is ready by then).
-BESIDE = {"sft_scratch": "t2v"}
+# once trained, it evaluates there the ablation's checkpoints named with it (its own, and pretrain-only's: T2V has
+# finished before). T2V, the longest step, has all the cores; the two SFT runs, as long as each other, share them.
+BESIDE = {"sft_scratch": "sft"}
 EVALUATED_BESIDE = {"sft_scratch": ("sft_scratch", "t2v")}
 
 
@@ -306,8 +311,10 @@ class Demo:
                  self.out / "latents", "--split", "train", "--split", "val")
 
     def model_settings(self) -> list[str]:
-        """What every demo checkpoint is made of and samples with: the world's tiny VAE and VLM, its guidance."""
-        return [*TINY_ASSETS[self.plan.world], f"sampling.guidance={GUIDANCE[self.plan.world]}"]
+        """What every demo checkpoint is made of and samples with: the world's tiny VAE and VLM, its guidance, and
+        how many words the VLM writes before the queries."""
+        world = self.plan.world
+        return [*TINY_ASSETS[world], f"sampling.guidance={GUIDANCE[world]}", f"vlm.think_tokens={THINK_TOKENS[world]}"]
 
     def nsp(self, *args) -> None:
         if self.cores and all(b.trained for b in self.beside.values()):
@@ -342,7 +349,8 @@ class Demo:
     def t2v(self):
         p = self.plan
         self.train("t2v", "t2v", None, phases(("images", p.t2v_image_steps, "queries, connector", 1.0),
-                                              ("mixed", p.t2v_steps, "queries, connector, transformer", 0.3)))
+                                              ("mixed", p.t2v_steps, "queries, connector, transformer", 0.3)),
+                   f"data.text_as_answer={str(THINK_TOKENS[p.world] > 0).lower()}")
 
     def sft_model(self) -> tuple[str, ...]:
         """SFT starts the model's NSP life: whether its DiT also sees clean context frames is decided here."""
@@ -446,7 +454,7 @@ def add_parser(sub) -> None:
                                    "--out. 20 to 40 minutes on 2 CPU cores, by host (--quick: 3 to 10). Re-running "
                                    "resumes: finished steps are skipped. The plan's numbers can be set as key=value, "
                                    "e.g. sft_steps=3000, rl_steps=25, or jobs=1 to run the steps one after another "
-                                   "(by default the ablation's SFT without pretraining trains beside T2V -> SFT, "
+                                   "(by default the ablation's SFT without pretraining trains beside the SFT, "
                                    "each on half the cores; see nsp/cli/demo.py: DemoPlan).")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; its final/ is the default "
                                                       "checkpoint of predict and serve)")
