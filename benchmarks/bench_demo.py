@@ -82,6 +82,16 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
+    {"what": "the record before (T2V 100 + 800 steps on one core beside SFT without pretraining, SFT 2400 steps "
+             "each, no think tokens), on the record before's host: the same SFT computation (its 2400-step SFT, one "
+             "core, the other busy) ran at 4.32 steps/s there and at 3.01 on this record's host (1000 steps, "
+             "2026-12-05, another session: not side by side)",
+     "command": "nsp demo test=600 (at db49cd3)", "host": "the record before's (2026-12-05)", "minutes": 20.0,
+     "timings_s": {"data": 13.8, "init": 5.5, "cache": 76.4, "t2v": 129.2, "sft": 555.4, "rl": 278.1,
+                   "sft_scratch": 547.9, "sft_scratch_eval": 48.6, "sft_scratch_wait": 0.0, "eval": 133.1,
+                   "predict": 5.6},
+     "pass_rate_200": {"+RL (final)": 0.875, "+SFT": 0.84, "SFT without pretraining": 0.85},
+     "t2v_pretraining_gain": {"change": 0.01, "ci": [-0.04, 0.06]}},
     {"what": "the record before (jobs=2; the four checkpoints evaluated one after another after RL, sampling in "
              "fp32; the latent cache with the test split): its four checkpoints are this record's bit for bit",
      "command": "nsp demo test=600 (at 9c1bc46)", "host": "the record's (2026-12-05)", "minutes": 22.6,
@@ -115,11 +125,11 @@ PLANS_BEFORE = [
                          "throughput ratio": 1.28},
      "pass_rate_200": {"+SFT": 0.81, "+RL": 0.81, "SFT without pretraining": 0.855}},
 ]
-# What this record changed, measured side by side: the record before's code (9c1bc46) ran its latent cache and its
-# evaluation step again right after this record, on the same host and this record's checkpoints (which are the record
-# before's bit for bit). Its SFT, the same computation, took 555 s in this record against 608 s in the record before:
+# What the record before (db49cd3) changed, measured side by side: the code before it (9c1bc46) ran its latent cache
+# and its evaluation step again right after that record, on the same host and its checkpoints (the one before's bit
+# for bit). Its SFT, the same computation, took 555 s in that record against 608 s in the one before it:
 # the host's speed moved that much between the two runs.
-SIDE_BY_SIDE = {"what": "the record before's cache and eval steps, rerun right after this record on its host",
+SIDE_BY_SIDE = {"what": "the record before: the code before it's cache and eval steps, rerun right after it on its host",
                 "command": "PYTHONPATH=<checkout at 9c1bc46> nsp data cache ... / nsp eval ... (the demo's arguments "
                            "then)",
                 "seconds": {"cache": {"record before": 88.4, "this record": 76.4},
