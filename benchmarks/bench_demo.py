@@ -129,7 +129,8 @@ PLANS_BEFORE = [
 # and its evaluation step again right after that record, on the same host and its checkpoints (the one before's bit
 # for bit). Its SFT, the same computation, took 555 s in that record against 608 s in the one before it:
 # the host's speed moved that much between the two runs.
-SIDE_BY_SIDE = {"what": "the record before: the code before it's cache and eval steps, rerun right after it on its host",
+SIDE_BY_SIDE = {"what": "the record before: the code before it's cache and eval steps, rerun right after it on its "
+                        "host",
                 "command": "PYTHONPATH=<checkout at 9c1bc46> nsp data cache ... / nsp eval ... (the demo's arguments "
                            "then)",
                 "seconds": {"cache": {"record before": 88.4, "this record": 76.4},

@@ -488,14 +488,15 @@ CUTS_TRIED = [
      "seconds": {"sft": 368.5, "sft_scratch": 388.3, "rl": 441.4, "eval": 239.9}, "minutes": 27.6,
      "note": "its +SFT started lower on the 600 (0.797 against this record's 0.837), and RL gained more from it: "
              "+0.057 here, +0.047 to +0.077 with the RL now over three run seeds, against +0.030 from this record's"},
-    {"what": "pretraining long and fine-tuning short, as the paper does: T2V of 100 image + 2900 mixed steps, with each "
-             "caption in the user turn (as before) or written as the VLM's answer (data.text_as_answer, think 24: "
+    {"what": "pretraining long and fine-tuning short, as the paper does: T2V of 100 image + 2900 mixed steps, with "
+             "each caption in the user turn (as before) or written as the VLM's answer (data.text_as_answer, think 24: "
              "where SFT's think tokens put the VLM's own words); then clip-only SFT of 1000 or 1600 steps from it or "
              "without pretraining (think 24 where T2V had it), one core each, two runs at once; 600 held-out contexts, "
              "the same starting noise",
-     "command": "the demo's T2V command with t2v_steps 2900 [model.patch.vlm.think_tokens=24 data.text_as_answer=true]; "
-                "the demo's SFT command with 1000 or 1600 steps [model.patch.vlm.think_tokens=24], --init T2V/final or "
-                "DEMO/init [run.seed=1]; nsp eval --checkpoint CK --data DEMO/data --out EVAL --steps 10 --seed 0 --bf16",
+     "command": "the demo's T2V command with t2v_steps 2900 [model.patch.vlm.think_tokens=24 "
+                "data.text_as_answer=true]; the demo's SFT command with 1000 or 1600 steps [model.patch.vlm.think_tokens=24], --init T2V/final or "
+                "DEMO/init [run.seed=1]; nsp eval --checkpoint CK --data DEMO/data --out EVAL --steps 10 --seed 0 "
+                "--bf16",
      "pass_rate": {"caption as answer, think, SFT 1000": {"from T2V": 0.767, "without pretraining": 0.698},
                    "the same, seed 1": {"from T2V": 0.710, "without pretraining": 0.623},
                    "caption as answer, think, SFT 1600": {"from T2V": 0.812, "without pretraining": 0.783},
