@@ -1,8 +1,8 @@
 """Clean history (Video-GPT) on the synthetic world: does it help continuity, and does a long rollout hold?
 
 From a finished continuation demo run (NSP_BENCH_DEMO=DIR, made with `nsp demo world=continuation
-history_source=clip t2v_steps=800 sft_steps=2400 scratch_sft_steps=2400`), SFT models with the demo's recipe, steps and seeds,
-from its T2V unless said:
+history_source=clip t2v_steps=800 sft_steps=2400 scratch_sft_steps=2400`), SFT models with the demo's recipe, steps
+and seeds, from its T2V unless said:
     history_1                the demo's SFT (one clean history latent frame; pairs are clip 0 -> clip 1)
     history_1_then_chained_noisy  the demo's SFT model, then FINETUNE_STEPS more as the next one is trained
                              (DIR/sft_then_chained_noisy)

@@ -494,7 +494,8 @@ CUTS_TRIED = [
              "without pretraining (think 24 where T2V had it), one core each, two runs at once; 600 held-out contexts, "
              "the same starting noise",
      "command": "the demo's T2V command with t2v_steps 2900 [model.patch.vlm.think_tokens=24 "
-                "data.text_as_answer=true]; the demo's SFT command with 1000 or 1600 steps [model.patch.vlm.think_tokens=24], --init T2V/final or "
+                "data.text_as_answer=true]; the demo's SFT command with 1000 or 1600 steps "
+                "[model.patch.vlm.think_tokens=24], --init T2V/final or "
                 "DEMO/init [run.seed=1]; nsp eval --checkpoint CK --data DEMO/data --out EVAL --steps 10 --seed 0 "
                 "--bf16",
      "pass_rate": {"caption as answer, think, SFT 1000": {"from T2V": 0.767, "without pretraining": 0.698},
