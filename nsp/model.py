@@ -29,7 +29,7 @@ from nsp.files import atomic_path, load_safetensors
 from nsp.generation import flow
 from nsp.generation.ltx import LTXGenerator, build_generator, frames_to_video
 from nsp.local_models import portable_reference, resolve_local, where_looked
-from nsp.understanding.context import ContextBatch, ContextEncoder
+from nsp.understanding.context import ContextBatch, ContextCache, ContextEncoder
 from nsp.understanding.vlm import build_vlm
 from nsp.video.frames import last_frames, resize_frames
 from nsp.video.io import Clip
@@ -106,9 +106,15 @@ class NSPModel(nn.Module):
         enc = self.context_encoder
         return enc.prepare(texts, [None if c is None else enc.video_input(c.frames, c.fps) for c in clips], prompt)
 
-    def condition(self, batch: ContextBatch) -> torch.Tensor:
-        """Context -> (B, num_queries, caption_channels): the DiT's `encoder_hidden_states`."""
+    def condition(self, batch: ContextBatch | ContextCache) -> torch.Tensor:
+        """Context -> (B, num_queries, caption_channels): the DiT's `encoder_hidden_states`. A `ContextCache`
+        (`read_context`): the frozen VLM's reading of the contexts, made once, reused by every call."""
         return self.connector(self.context_encoder(batch))
+
+    def read_context(self, batch: ContextBatch) -> ContextCache:
+        """The frozen VLM's pass over the contexts (and its think tokens), no grad: what `condition` needs besides the
+        queries, to reuse where the same contexts are conditioned on many times."""
+        return self.context_encoder.encode_context(batch)
 
     def null(self, batch_size: int) -> torch.Tensor:
         return self.null_condition.unsqueeze(0).expand(batch_size, -1, -1)

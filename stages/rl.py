@@ -33,7 +33,7 @@ from nsp.generation.sde import sde_step, step_kl
 from nsp.rewards import Candidate, build_reward
 from nsp.stages.base import Stage
 from nsp.stages.config import RLSection
-from nsp.understanding.context import ContextBatch
+from nsp.understanding.context import ContextCache
 
 DETERMINISTIC = 1e-6  # an SDE noise level at which a step is the Euler (ODE) step, to rounding
 
@@ -42,7 +42,7 @@ DETERMINISTIC = 1e-6  # an SDE noise level at which a step is the Euler (ODE) st
 class Unit:
     """One micro-step of the policy update: one context's kept local candidates at one denoising step."""
 
-    context: ContextBatch
+    context: ContextCache  # read once by the frozen VLM (`RLStage.read`); only the queries run again
     x: torch.Tensor  # (g, S, C) at t
     x_next: torch.Tensor | None  # grpo: the sampled x at t_next
     old_log_prob: torch.Tensor | None  # grpo: (g,)
@@ -59,7 +59,7 @@ class Unit:
     old_velocity: torch.Tensor | None = None  # nft: the sampling policy's conditional velocity at x
 
 
-def policy_velocity(model, x: torch.Tensor, t: float, context: ContextBatch | None, s: RLSection, grid, fps: float,
+def policy_velocity(model, x: torch.Tensor, t: float, context: ContextCache | None, s: RLSection, grid, fps: float,
                     history: torch.Tensor | None, condition: torch.Tensor | None = None) -> torch.Tensor:
     """The guided velocity the policy samples with. Under a gradient with guidance_grad "conditional" (Flow-GRPO's
     choice) the unconditional branch runs without a graph: no gradient through it, and a backward over half the
@@ -198,11 +198,17 @@ class RLStage(Stage):
         return min(self.s.train_steps or self.s.sampling_steps, self.s.sampling_steps)
 
     # ---- contexts -------------------------------------------------------------------------------------------------
-    def _context(self, pair):
-        enc = self.model.context_encoder
-        video = enc.video_input(pair.context.frames, pair.context.fps)
-        text = pair.meta.get("captions", {}).get("context") if self.s.context_text else None
-        return enc.prepare([text], [video]).to(enc.queries.device)
+    @torch.no_grad()
+    def read(self, pairs: list) -> list[tuple[ContextCache, torch.Tensor | None]]:
+        """Each pair's context as the frozen VLM reads it, with its think tokens (once per rollout: its screen, its
+        group and its update units reuse that reading, only the queries run again), and the clean history the DiT
+        sees; the pairs in one batch (a pass of the small VLM costs about as much for eight contexts as for one)."""
+        model, enc = self.model, self.model.context_encoder
+        texts = [pair.meta.get("captions", {}).get("context") if self.s.context_text else None for pair in pairs]
+        videos = [enc.video_input(pair.context.frames, pair.context.fps) for pair in pairs]
+        caches = model.read_context(enc.prepare(texts, videos).to(enc.queries.device)).rows()
+        history = model.encode_history([pair.context for pair in pairs])
+        return list(zip(caches, [None] * len(pairs) if history is None else history.split(1)))
 
     def train_batches(self, phase, rng, skip: int):
         # Every rank draws the same contexts (world_size=1 here); the group's candidates are what is split.
@@ -219,7 +225,7 @@ class RLStage(Stage):
 
     # ---- rollouts -------------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, context: ContextBatch, count: int, seed: int, noise_level: float | None = None,
+    def sample(self, context: ContextCache, count: int, seed: int, noise_level: float | None = None,
                history: torch.Tensor | None = None, noisy_steps: list[int] | None = None, steps: int | None = None):
         """`count` candidates for one context with the SDE sampler: (frames, trajectory, log-probabilities, t values,
         t_cap, grid, fps). `noisy_steps`: the only steps that draw noise (their log-probability kept; None: all); the
@@ -331,7 +337,7 @@ class RLStage(Stage):
         """rl.screen: each (pair, seed)'s first `screen` candidates, sampled together (contexts whose rollouts sample
         alike in one batch); per context False where they all passed (on every rank), else (context, history, the
         screen's sample) for `rollout_group`."""
-        prepared = [(self._context(pair), self.model.encode_history([pair.context])) for pair, _ in batch]
+        prepared = self.read([pair for pair, _ in batch])
         options = [self.rollout_options(seed) for _, seed in batch]
         rolled = [None] * len(batch)
         for alike in dict.fromkeys(map(str, options)):
@@ -353,7 +359,7 @@ class RLStage(Stage):
         #    the screen's candidates where it was screened
         seed = seed + 7919 * self.rank
         if screened is None:
-            context, history = self._context(pair), self.model.encode_history([pair.context])
+            (context, history), = self.read([pair])
             rolled = self.sample(context, self.local, seed, history=history, **options)
         else:  # (seed + 1 draws the matching units' noise: the rest's starting noise is its own)
             context, history, first = screened
@@ -444,11 +450,10 @@ class RLStage(Stage):
         return pairs
 
     def val_metrics(self, pairs) -> dict:
-        candidates = []
-        for i, pair in enumerate(pairs):
-            frames = self.sample(self._context(pair), 1, seed=10_000 + i, noise_level=DETERMINISTIC,
-                                 history=self.model.encode_history([pair.context]))[0]
-            candidates.append(Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta))
+        requests = [(*read, 1, 10_000 + i) for i, read in enumerate(self.read(pairs))]
+        samples = self.sample_many(requests, noise_level=DETERMINISTIC)
+        candidates = [Candidate(frames[0], pair.context.frames, pair.next.frames, pair.meta)
+                      for pair, (frames, *_) in zip(pairs, samples)]
         scores, each = self.reward(candidates)
         out = {"val_reward": float(np.mean(scores.values))}
         if scores.passed is not None:

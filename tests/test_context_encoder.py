@@ -110,6 +110,25 @@ def test_context_cache_is_reusable(tiny_model, batch):
     assert all(not k.requires_grad for k, _ in cache.key_values)
 
 
+def test_a_batch_read_once_gives_each_context_its_own_reading(tiny_model, batch, clip):
+    """ContextCache.rows: the contexts read together (different lengths, left padding, the VLM's think tokens) and
+    queried one row at a time give what each context read alone gives; the model's condition takes such a row."""
+    enc, think = tiny_model.context_encoder, 3
+    enc.cfg = enc.cfg.model_copy(update={"think_tokens": think})
+    try:
+        rows = tiny_model.read_context(batch).rows()
+        alone = [enc.encode_context(tiny_model.prepare_context([text], [c]))
+                 for text, c in (("the ball rolls right", clip), ("a red square falls", None))]
+        together = [enc(rows[0]), enc(rows[2])]
+        assert [len(r.attention_mask) for r in rows] == [1, 1, 1]
+        for got, one, cache in zip(together, alone, (rows[0], rows[2])):
+            assert torch.equal(cache.thought, one.thought)
+            assert (got - enc.query_states(one)).abs().max().item() <= 1e-4
+        torch.testing.assert_close(tiny_model.condition(rows[2]), tiny_model.connector(together[1]))
+    finally:
+        enc.cfg = enc.cfg.model_copy(update={"think_tokens": 0})
+
+
 def test_video_tokens_get_3d_positions(tiny_model, batch):
     types = batch.mm_token_type_ids[0]
     pos = batch.position_ids[:, 0, : batch.context_length][:, types == 2]

@@ -51,6 +51,37 @@ def test_judge_and_reference_run_on_the_model_and_combine(candidates, tiny_model
     assert set(np.unique(binary)) <= {0.0, 1.0}
 
 
+def test_a_thinking_judge_reads_its_reasons_over_a_cache_as_over_the_whole_text(candidates, tiny_model):
+    """think: the judge's reasons are written one token at a time over the clip's keys/values; the probability is
+    the one a plain pass over the question, clip and every reason so far gives at each token."""
+    import torch
+
+    from nsp.rewards.judge import JudgeReward, judge_inputs
+    from nsp.understanding.context import token_types
+
+    real, _ = candidates
+    judge = JudgeReward(tiny_model, think=True)
+    judge.max_reason_tokens = 5
+    vlm = judge.vlm
+    for c in real[:2]:
+        ids, video = judge_inputs(judge.tokenizer, judge.spec, judge.cfg, judge.fps, c.context, c.generated)
+        for _ in range(judge.max_reason_tokens):  # the plain way: the whole sequence again for every token
+            row = torch.tensor([ids])
+            logits = vlm(input_ids=row, attention_mask=torch.ones_like(row),
+                         mm_token_type_ids=token_types(row, vlm.config),
+                         pixel_values_videos=video.pixel_values_videos.to(vlm.dtype),
+                         video_grid_thw=video.video_grid_thw[None],
+                         second_per_grid_ts=torch.tensor([video.second_per_grid_t])).logits[0, -1]
+            token = int(logits.argmax())
+            if token in (judge.yes, judge.no):
+                break
+            ids = ids + [token]
+        plain = float(torch.softmax(logits[[judge.yes, judge.no]].float(), 0)[0])
+        assert judge.probability(c.context, c.generated) == pytest.approx(plain, abs=1e-5)
+    assert len(ids) > len(judge_inputs(judge.tokenizer, judge.spec, judge.cfg, judge.fps, c.context,
+                                       c.generated)[0])  # the untrained judge reasoned before answering
+
+
 class _Judge(BaseHTTPRequestHandler):
     seen: list = []
 

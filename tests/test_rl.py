@@ -110,7 +110,7 @@ def test_rollout_with_a_fixed_seed_is_reproducible(rl_stage):
     from nsp.data.loader import PairStream
 
     pair = next(iter(PairStream(data, "train", shuffle=False)))
-    context = stage._context(pair)
+    context = stage.read([pair])[0][0]
     a = stage.sample(context, 3, seed=42)
     b = stage.sample(context, 3, seed=42)
     c = stage.sample(context, 3, seed=43)
@@ -125,7 +125,7 @@ def test_a_short_rollout_tail_keeps_the_trained_steps_and_cuts_the_rest(rl_stage
     stage, data = rl_stage
     from nsp.data.loader import PairStream
 
-    context = stage._context(next(iter(PairStream(data, "train", shuffle=False))))
+    context = stage.read([next(iter(PairStream(data, "train", shuffle=False)))])[0][0]
     try:
         full = stage.sample(context, 3, seed=4, noisy_steps=[0, 1])
         stage.s.tail_steps = 1
@@ -181,7 +181,7 @@ def test_noise_only_at_the_trained_steps_branches_the_group_there(rl_stage):
     try:
         s.train_window, s.noise_only_trained = (1, 3), True  # 2 trained steps of 4, drawn from steps 1-2
         assert [stage.trained_steps(seed) for seed in (1, 2)] == [[1, 2], [1, 2]]
-        frames, states, log_probs, ts, *_ = stage.sample(stage._context(pair), 3, seed=4, noisy_steps=[1, 2])
+        frames, states, log_probs, ts, *_ = stage.sample(stage.read([pair])[0][0], 3, seed=4, noisy_steps=[1, 2])
         assert [lp is None for lp in log_probs] == [True, False, False, True]
         assert states[1].shape[0] == 3 and torch.equal(states[1][0], states[1][2])  # one trajectory until step 1
         assert not torch.equal(states[2][0], states[2][2])  # where the candidates branch
@@ -361,8 +361,7 @@ def test_contexts_sampled_together_are_each_sampled_as_alone(rl_stage):
 
     stage, data = rl_stage
     pairs = list(itertools.islice(PairStream(data, "train", shuffle=False), 2))
-    contexts = [stage._context(p) for p in pairs]
-    histories = [stage.model.encode_history([p.context]) for p in pairs]
+    contexts, histories = zip(*stage.read(pairs))
     for noisy in (None, [1, 2]):
         together = stage.sample_many([(c, h, n, seed) for c, h, n, seed in zip(contexts, histories, (2, 3), (4, 9))],
                                      noisy_steps=noisy)
@@ -377,7 +376,7 @@ def test_joined_samples_are_one_group_with_the_first_candidates_first(rl_stage):
     stage, data = rl_stage
     from nsp.data.loader import PairStream
 
-    context = stage._context(next(iter(PairStream(data, "train", shuffle=False))))
+    context = stage.read([next(iter(PairStream(data, "train", shuffle=False)))])[0][0]
     first = stage.sample(context, 1, seed=4, noisy_steps=[1, 2])  # one trajectory until step 1, then branches
     rest = stage.sample(context, 2, seed=5, noisy_steps=[1, 2])
     frames, states, log_probs, ts, *_ = join_samples(first, rest)
@@ -401,7 +400,7 @@ def test_a_coarser_rollout_trains_the_sampling_schedules_levels(rl_stage):
     try:
         s.objective, s.rollout_steps, s.train_window = "awm", 2, (1, 3)
         units = stage.rollout_units(iter([pair]), seed=5)
-        context, history = stage._context(pair), stage.model.encode_history([pair.context])
+        (context, history), = stage.read([pair])
         states = stage.sample(context, 4, 5, noise_level=DETERMINISTIC, history=history, steps=2)[1]
         assert len(states) == 3  # two steps
         levels = stage.sigmas(s.sampling_steps, states[-1].shape[1])

@@ -66,23 +66,32 @@ class JudgeReward:
     @torch.no_grad()
     def probability(self, context: np.ndarray | None, generated: np.ndarray) -> float:
         ids, video = judge_inputs(self.tokenizer, self.spec, self.cfg, self.fps, context, generated, self.question)
-        for _ in range(self.max_reason_tokens if self.think else 1):
-            logits = self._next_token_logits(ids, video)
+        logits, cache, mask, position = self._read(ids, video)
+        for _ in range(self.max_reason_tokens - 1 if self.think else 0):
             token = int(logits.argmax())
-            if not self.think or token in (self.yes, self.no):
+            if token in (self.yes, self.no):
                 break
-            ids = ids + [token]  # its reasons, one token at a time, until it answers
+            # its reasons, one token at a time (each read over the cache), until it answers
+            mask = torch.cat([mask, mask.new_ones((1, 1))], 1)
+            hidden = self.vlm.model.language_model(
+                input_ids=torch.tensor([[token]], device=mask.device), attention_mask=mask, position_ids=position,
+                past_key_values=cache, use_cache=True).last_hidden_state
+            logits, position = self.vlm.lm_head(hidden[0, -1]), position + 1
         return float(torch.softmax(logits[[self.yes, self.no]].float(), 0)[0])
 
-    def _next_token_logits(self, ids: list[int], video) -> torch.Tensor:
-        ids = torch.tensor([ids])
+    def _read(self, ids: list[int], video) -> tuple:
+        """The question over the clip in one pass: (the next token's logits, the keys/values, the attention mask,
+        the M-RoPE position of a token written next)."""
         device = next(self.vlm.parameters()).device
-        out = self.vlm(input_ids=ids.to(device), attention_mask=torch.ones_like(ids).to(device),
-                       mm_token_type_ids=token_types(ids, self.vlm.config).to(device),
-                       pixel_values_videos=video.pixel_values_videos.to(device, self.vlm.dtype),
-                       video_grid_thw=video.video_grid_thw[None].to(device),
-                       second_per_grid_ts=torch.tensor([video.second_per_grid_t]).to(device))
-        return out.logits[0, -1]
+        ids = torch.tensor([ids], device=device)
+        mask, types = torch.ones_like(ids), token_types(ids, self.vlm.config).to(device)
+        grid, seconds = video.video_grid_thw[None].to(device), torch.tensor([video.second_per_grid_t]).to(device)
+        positions, _ = self.vlm.model.get_rope_index(ids, mm_token_type_ids=types, video_grid_thw=grid,
+                                                     second_per_grid_ts=seconds, attention_mask=mask)
+        out = self.vlm.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                             pixel_values_videos=video.pixel_values_videos.to(device, self.vlm.dtype),
+                             video_grid_thw=grid, use_cache=True)
+        return self.vlm.lm_head(out.last_hidden_state[0, -1]), out.past_key_values, mask, positions[:, :, -1:] + 1
 
     def __call__(self, candidates: list[Candidate]) -> Scores:
         p = np.array([self.probability(c.context, c.generated) for c in candidates])

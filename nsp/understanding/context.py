@@ -55,6 +55,14 @@ class ContextCache:
     query_position_ids: torch.Tensor  # (3, B, num_queries)
     thought: torch.Tensor | None = None  # (B, think): the token ids the VLM wrote before the queries (think_tokens)
 
+    def rows(self) -> list["ContextCache"]:
+        """One cache per context: a batch read once, its rows reused apart (RL reads a screen's contexts together
+        and queries each alone, at every rollout and update it takes part in)."""
+        return [ContextCache([(k[i:i + 1], v[i:i + 1]) for k, v in self.key_values], self.attention_mask[i:i + 1],
+                             self.query_position_ids[:, i:i + 1],
+                             None if self.thought is None else self.thought[i:i + 1])
+                for i in range(len(self.attention_mask))]
+
 
 def chat_ids(tokenizer, family: str, text: str, video: VideoInput | None) -> list[int]:
     """A user turn ([clip] + text) and the assistant generation prompt, tokenised as the family's processor would."""
@@ -209,8 +217,9 @@ class ContextEncoder(nn.Module):
                                             use_cache=True)
         return out.last_hidden_state.float()
 
-    def forward(self, batch: ContextBatch) -> torch.Tensor:
-        return self.query_states(self.encode_context(batch))
+    def forward(self, context: ContextBatch | ContextCache) -> torch.Tensor:
+        """Query states of the contexts, read now or (a `ContextCache`) read before."""
+        return self.query_states(context if isinstance(context, ContextCache) else self.encode_context(context))
 
     def query_states_full(self, batch: ContextBatch) -> torch.Tensor:
         """Reference: one plain forward over context + queries (what `forward` must equal without think tokens)."""
