@@ -222,6 +222,9 @@ class Demo:
         self.out, self.plan, self.timings = out, plan, {}
         self.beside: dict[str, Beside] = {}  # jobs=2: steps running beside the others, by name
         self.cores: set[int] | None = None  # the other steps' cores while a step runs beside them (None: all)
+        # seconds a step waited for the evaluations beside it to end before taking all the cores, by the name of
+        # what ran beside: counted as that one's wait, not as the waiting step's time
+        self.waited: dict[str, float] = {}
         self.steps = [("data", self.data), ("init", self.init), ("cache", self.cache), ("t2v", self.t2v),
                       ("sft", self.sft), ("rl", self.rl), ("sft_scratch", self.sft_scratch), ("eval", self.evaluate),
                       ("predict", self.predict)]
@@ -248,11 +251,13 @@ class Demo:
                 if name in self.beside:
                     # Only the wait counts toward the demo's wall time; the steps' own times are kept beside it.
                     self.timings.update(self.beside.pop(name).wait())
-                    self.timings[f"{name}_wait"] = round(time.perf_counter() - start, 1)
+                    self.timings[f"{name}_wait"] = round(time.perf_counter() - start + self.waited.pop(name, 0.0), 1)
                     self.cores = None
                 else:
+                    waited = sum(self.waited.values())
                     step()
-                    self.timings[name] = round(time.perf_counter() - start, 1)
+                    waited = sum(self.waited.values()) - waited
+                    self.timings[name] = round(time.perf_counter() - start - waited, 1)
                 timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
                 done.touch()
         finally:
@@ -318,8 +323,10 @@ class Demo:
 
     def nsp(self, *args) -> None:
         if self.cores and all(b.trained for b in self.beside.values()):
-            for running in self.beside.values():
+            for name, running in self.beside.items():
+                start = time.perf_counter()
                 running.join()  # only evaluations are left there (short): this step then gets all the cores
+                self.waited[name] = self.waited.get(name, 0.0) + time.perf_counter() - start
             self.cores = None
         nsp(*args, cores=self.cores)
 
