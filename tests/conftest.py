@@ -12,6 +12,34 @@ import pytest
 
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 REPO = Path(__file__).resolve().parents[1]
+ALL_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker keeps to its own share of the cores, and so does every `nsp` process its tests
+    start (each sizes its threads by the cores it may use): two workers would otherwise run twice as many threads as
+    there are cores, and threads that wait for each other spinning then slow each other down several times."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker and count > 1 and len(ALL_CORES) >= count:
+        share = ALL_CORES[int(worker.removeprefix("gw")) % count::count]
+        os.sched_setaffinity(0, share)
+        if "torch" in sys.modules:  # its thread pool may already be sized
+            sys.modules["torch"].set_num_threads(len(share))
+
+
+@pytest.fixture
+def all_cores():
+    """A test of how work is split over the machine's cores gets all of them, not its worker's share (yields how
+    many)."""
+    if not ALL_CORES:
+        yield 1
+        return
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, ALL_CORES)
+    try:
+        yield len(ALL_CORES)
+    finally:
+        os.sched_setaffinity(0, mine)
 
 
 @pytest.fixture(scope="session")
