@@ -82,6 +82,17 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
+    {"what": "the same plan the run before (2026-12-05, at fd088e6), with RL reading each context by itself: T2V, SFT "
+             "and SFT without pretraining are this record's bit for bit; its RL, the same computation to rounding, "
+             "a realisation of its own. Its RL step's 421.9 s held 53.5 s of waiting for the evaluations beside it "
+             "(this record's 360.0 s the same 53.5 s)",
+     "command": "nsp demo (at fd088e6)", "host": "this record's", "minutes": 25.7,
+     "timings_s": {"data": 18.4, "init": 5.7, "cache": 95.5, "t2v": 442.0, "sft": 388.1, "rl": 421.9,
+                   "sft_scratch": 383.6, "sft_scratch_eval": 59.0, "sft_scratch_wait": 0.0, "eval": 164.6,
+                   "predict": 5.7},
+     "pass_rate_200": {"+RL (final)": 0.8, "+SFT": 0.74, "SFT without pretraining": 0.695},
+     "rl_gain_986": {"change": 0.057, "ci": [0.034, 0.080]},
+     "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]}},
     {"what": "the record before (T2V 100 + 800 steps on one core beside SFT without pretraining, SFT 2400 steps "
              "each, no think tokens), on the record before's host: the same SFT computation (its 2400-step SFT, one "
              "core, the other busy) ran at 4.32 steps/s there and at 3.01 on this record's host (1000 steps, "
