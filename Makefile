@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nsp-installed
-PYTEST_ARGS ?= -n 2
+# two test workers, each on its own core (tests/conftest.py); the slowest tests named at the end of every run
+PYTEST_ARGS ?= -n 2 --durations=15
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
 
 .PHONY: demo test bench venv clean

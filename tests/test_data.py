@@ -113,6 +113,8 @@ def test_skip_resumes_the_stream_where_it_stopped(synth_dir):
     assert resumed.position == 60 and resumed.stats["decoded"] == 15  # skipped samples were never decoded
 
 
+# Under pytest-xdist the test worker has one core (conftest): two loader workers are the point here, not a mistake.
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
 def test_loader_splits_across_dataloader_workers(synth_dir):
     loader = torch.utils.data.DataLoader(PairStream(synth_dir, "train", shuffle=False), batch_size=None,
                                          num_workers=2, collate_fn=lambda x: x)
