@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nsp.environment import usable_cores, use_cpu_deepspeed_without_gpu
+from nsp.environment import clear_stale_build_lock, usable_cores, use_cpu_deepspeed_without_gpu
 from nsp.errors import NSPError, Stopped
 from nsp.files import atomic_path, load_safetensors
 from nsp.stages.checkpoints import (CHECKPOINTS, FILES_JSON, STATE_JSON, STATE_TENSORS, newest_intact,
@@ -68,6 +68,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
         device, backend = torch.device("cuda", local_rank), "nccl"
     else:
         device, backend = torch.device("cpu"), "gloo"
+        clear_stale_build_lock()  # DeepSpeed builds (or checks) its CPU communication op at init
         # Processes on one CPU share its cores: don't oversubscribe them.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", 1)))
         torch.set_num_threads(max(1, len(usable_cores()) // local_world))
