@@ -121,6 +121,8 @@ def test_a_batch_read_once_gives_each_context_its_own_reading(tiny_model, batch,
                  for text, c in (("the ball rolls right", clip), ("a red square falls", None))]
         together = [enc(rows[0]), enc(rows[2])]
         assert [len(r.attention_mask) for r in rows] == [1, 1, 1]
+        # each row's own tensors, not views that would keep the whole batch's keys and values alive
+        assert all(k._base is None and k.untyped_storage().nbytes() == k.nbytes for k, _ in rows[1].key_values)
         for got, one, cache in zip(together, alone, (rows[0], rows[2])):
             assert torch.equal(cache.thought, one.thought)
             assert (got - enc.query_states(one)).abs().max().item() <= 1e-4

@@ -57,10 +57,11 @@ class ContextCache:
 
     def rows(self) -> list["ContextCache"]:
         """One cache per context: a batch read once, its rows reused apart (RL reads a screen's contexts together
-        and queries each alone, at every rollout and update it takes part in)."""
-        return [ContextCache([(k[i:i + 1], v[i:i + 1]) for k, v in self.key_values], self.attention_mask[i:i + 1],
-                             self.query_position_ids[:, i:i + 1],
-                             None if self.thought is None else self.thought[i:i + 1])
+        and queries each alone, at every rollout and update it takes part in). Each row owns its tensors (copies,
+        not views), so a context that is dropped frees its keys and values whatever became of the others."""
+        return [ContextCache([(k[i:i + 1].clone(), v[i:i + 1].clone()) for k, v in self.key_values],
+                             self.attention_mask[i:i + 1].clone(), self.query_position_ids[:, i:i + 1].clone(),
+                             None if self.thought is None else self.thought[i:i + 1].clone())
                 for i in range(len(self.attention_mask))]
 
 
