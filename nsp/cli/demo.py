@@ -254,9 +254,9 @@ class Demo:
                     self.timings[f"{name}_wait"] = round(time.perf_counter() - start + self.waited.pop(name, 0.0), 1)
                     self.cores = None
                 else:
-                    waited = sum(self.waited.values())
+                    waited_before = sum(self.waited.values())
                     step()
-                    waited = sum(self.waited.values()) - waited
+                    waited = sum(self.waited.values()) - waited_before
                     self.timings[name] = round(time.perf_counter() - start - waited, 1)
                 timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
                 done.touch()
