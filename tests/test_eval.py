@@ -21,6 +21,23 @@ def test_psnr_and_ssim_on_known_inputs():
     assert metrics.ssim(a, random_frames(3, 32, 32, seed=2)) < 0.1 < 0.9 < metrics.ssim(a, b)
 
 
+def test_ssim_blur_is_the_edge_replicated_gaussian_window():
+    # The blur as a matrix product equals the window applied tap by tap to the edge-padded image, including images
+    # smaller than the window.
+    sigma, radius = 1.5, 5
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma**2))
+    taps /= taps.sum()
+    for h, w in [(16, 24), (7, 3)]:
+        image = np.random.default_rng(h).random((2, h, w))
+        padded = np.pad(image, [(0, 0), (radius, radius), (radius, radius)], mode="edge")
+        expected = np.zeros_like(image)
+        for i, a in enumerate(taps):
+            for j, b in enumerate(taps):
+                expected += a * b * padded[:, i:i + h, j:j + w]
+        blurred = metrics.blur_matrix(h) @ image @ metrics.blur_matrix(w).T
+        np.testing.assert_allclose(blurred, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_fidelity_resizes_and_retimes_the_reference():
     flat = np.full((9, 64, 64, 3), 120, np.uint8)
     out = metrics.fidelity(flat, np.full((5, 32, 48, 3), 120, np.uint8))

@@ -6,6 +6,8 @@ context differ. Rates get percentile-bootstrap confidence intervals so that two 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nsp.video.frames import resize_frames
@@ -23,15 +25,18 @@ def psnr(a: np.ndarray, b: np.ndarray, cap: float = 100.0) -> float:
     return cap if mse == 0 else float(min(cap, 10 * np.log10(255.0**2 / mse)))
 
 
-def _gaussian_filter(x: np.ndarray, sigma: float = 1.5, radius: int = 5) -> np.ndarray:
-    """Separable Gaussian blur over the two image axes of (..., H, W), edges replicated."""
+@functools.lru_cache(maxsize=16)
+def blur_matrix(n: int, sigma: float = 1.5, radius: int = 5) -> np.ndarray:
+    """(n, n): a Gaussian blur along one axis of length n, edges replicated, as a matrix (read-only, shared), so that
+    blurring a whole clip is two batched matrix products instead of a pass over the array per kernel tap."""
     k = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma**2))
     k /= k.sum()
-    pad = [(0, 0)] * (x.ndim - 2) + [(radius, radius), (radius, radius)]
-    x = np.pad(x, pad, mode="edge")
-    h, w = x.shape[-2] - 2 * radius, x.shape[-1] - 2 * radius
-    x = sum(wt * x[..., i:i + h, :] for i, wt in enumerate(k))
-    return sum(wt * x[..., :, i:i + w] for i, wt in enumerate(k))
+    m = np.zeros((n, n))
+    rows = np.arange(n)
+    for offset, weight in zip(range(-radius, radius + 1), k):
+        np.add.at(m, (rows, np.clip(rows + offset, 0, n - 1)), weight)
+    m.flags.writeable = False
+    return m
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,11 +44,10 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     colour channels; 1.0 for identical clips."""
     x = np.moveaxis(a.astype(np.float64), -1, -3)  # (..., 3, H, W)
     y = np.moveaxis(b.astype(np.float64), -1, -3)
+    moments = np.stack([x, y, x * x, y * y, x * y])
+    mx, my, xx, yy, xy = blur_matrix(x.shape[-2]) @ moments @ blur_matrix(x.shape[-1]).T
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my = _gaussian_filter(x), _gaussian_filter(y)
-    vx = _gaussian_filter(x * x) - mx * mx
-    vy = _gaussian_filter(y * y) - my * my
-    cov = _gaussian_filter(x * y) - mx * my
+    vx, vy, cov = xx - mx * mx, yy - my * my, xy - mx * my
     s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     return float(s.mean())
 

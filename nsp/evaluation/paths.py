@@ -17,19 +17,22 @@ from nsp.evaluation.predict import REAL, DiTPath, judge_predictions, predict
 CONDITIONS = ("real", "null", "shuffled")
 
 
-def ablate(pipe, pairs: list, contexts: list, s, reward, known: dict[DiTPath, list[list[np.ndarray]]],
+def ablate(pipe, pairs: list, contexts: list, s, reward, known: dict[DiTPath, tuple[list, list[dict]]],
            progress=None, right=None) -> dict:
-    """`known`: predictions for `contexts` made already, by path (the model's own at REAL; the history-only
-    baseline's at the null condition), reused as those cells; `right`: where answers are classified, a function of
-    one clip per pair -> 1.0 where it reads back right."""
+    """`known`: predictions for `contexts` made and judged already, by path, as (clips, judged rows) (the model's own
+    at REAL; the history-only baseline's at the null condition), reused as those cells; `right`: where answers are
+    classified, a function of one clip per pair -> 1.0 where it reads back right."""
     has_history = pipe.model.config.generator.history_frames > 0
     settings = (True, False) if has_history else (True,)
     passed, cells = {}, []
     for history in settings:
         for condition in CONDITIONS:
             path = DiTPath(condition, history)
-            clips = known[path] if path in known else predict(pipe, contexts, s, progress, path)
-            rows, _ = judge_predictions(pairs, clips, reward)
+            if path in known:
+                clips, rows = known[path]
+            else:  # a cell reports its pass rate and score only: no fidelity measures
+                clips = predict(pipe, contexts, s, progress, path)
+                rows, _ = judge_predictions(pairs, clips, reward, measures=False)
             passed[path] = np.array([r["passed"] for r in rows])
             cells.append({"condition": condition, "history": history if has_history else None,
                           "pass_rate": float(passed[path].mean()),

@@ -110,14 +110,18 @@ def copy_last_frame(context: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.repeat(last, len(like), axis=0)
 
 
-def judge_predictions(pairs: list, clips: list[list[np.ndarray]], reward) -> tuple[list[dict], list[str | None]]:
-    """Per predicted clip (context-major): pass/fail and score by the reward, fidelity, continuity; and its family."""
+def judge_predictions(pairs: list, clips: list[list[np.ndarray]], reward, measures: bool = True
+                      ) -> tuple[list[dict], list[str | None]]:
+    """Per predicted clip (context-major): pass/fail and score by the reward, with `measures` fidelity and continuity
+    too; and its family."""
     rows, families = [], []
     for pair, samples in zip(pairs, clips):
         scores, _ = reward([Candidate(c, pair.context.frames, pair.next.frames, pair.meta) for c in samples])
         passed = scores.passed if scores.passed is not None else scores.values >= 0.5
         for clip, value, ok in zip(samples, scores.values, passed):
-            rows.append({"passed": float(ok), "score": float(value), **metrics.fidelity(clip, pair.next.frames),
-                         **metrics.continuity(pair.context.frames, clip)})
+            rows.append({"passed": float(ok), "score": float(value)})
+            if measures:
+                rows[-1].update(**metrics.fidelity(clip, pair.next.frames),
+                                **metrics.continuity(pair.context.frames, clip))
             families.append(pair.meta.get("family"))
     return rows, families

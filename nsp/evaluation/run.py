@@ -95,10 +95,18 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
     if s.rollout > 1:
         bar.set_postfix(method="rollout")
         chained = rollout(pipe, pairs, [c[0] for c in predictions["model"]], s, reward, bar)
+    judged: dict[str, tuple] = {}  # method -> judge_predictions' rows and families, each judged once
+
+    def judge(method: str) -> tuple:
+        if method not in judged:
+            judged[method] = judge_predictions(pairs, predictions[method], reward)
+        return judged[method]
+
     ablation = None
     if s.paths:
         bar.set_postfix(method="paths")
-        known = {REAL: predictions["model"], **({DiTPath("null"): predictions["history_only"]} if history_only else {})}
+        known = {path: (predictions[method], judge(method)[0])
+                 for path, method in ((REAL, "model"), (DiTPath("null"), "history_only")) if method in predictions}
         ablation = paths.ablate(pipe, pairs, inputs["model"], s, reward, known, bar,
                                 right_answers(pairs, drawn) if drawn else None)
     bar.close()
@@ -109,7 +117,7 @@ def evaluate(pipe, data, s: EvalSettings, progress: bool = True) -> tuple[dict, 
 
     methods = {}
     for method, clips in predictions.items():
-        rows, families = judge_predictions(pairs, clips, reward)
+        rows, families = judge(method)
         methods[method] = summarise(rows, families)
         if method == "model":  # per clip, in context-major order: lets two checkpoints be compared pair by pair
             per_clip = {"keys": [p.key for p in pairs], "passed": [r["passed"] for r in rows],
