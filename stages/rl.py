@@ -11,8 +11,8 @@ reward. One rollout, for each of `contexts` contexts (the same on every rank), i
 The update: the clipped-ratio objective on each unit (`PolicyObjective`), optionally with the exact KL of each step's
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
 has ratio 1 (to rounding), the next ones see the clip. With `rl.objective` awm or nft a unit is instead the kept
-candidates' final latents noised afresh at one trained step's noise level, and the update is their flow-matching
-loss weighted by their advantages (`PolicyObjective.matching`); the rollout is then the deterministic sampler.
+candidates' final latents noised afresh at each trained step's noise level (one unit per context), and the update is
+their flow-matching loss weighted by their advantages (`PolicyObjective.matching`); the rollout is then the deterministic sampler.
 """
 
 from __future__ import annotations
@@ -47,9 +47,10 @@ class Unit:
     x_next: torch.Tensor | None  # grpo: the sampled x at t_next
     old_log_prob: torch.Tensor | None  # grpo: (g,)
     advantage: torch.Tensor  # (g,)
-    loss_scale: float  # world size / candidates kept in the whole group: the loss is their mean over all ranks
-    t: float
-    t_next: float  # grpo (awm, nft: t)
+    loss_scale: float  # world size / candidates kept in the whole group: the loss is their mean over all ranks (awm,
+    # nft: and over the trained levels)
+    t: float | torch.Tensor  # awm, nft: one level per row
+    t_next: float | torch.Tensor  # grpo (awm, nft: t)
     t_cap: float  # grpo (awm, nft: 0)
     grid: tuple[int, int, int]
     fps: float
@@ -187,8 +188,9 @@ class RLStage(Stage):
         return self.objective
 
     def micro_steps(self) -> int:
-        """Units per optimizer step: contexts x trained denoising steps, split over the updates of one rollout."""
-        units = self.s.contexts * self._train_step_count()
+        """Units per optimizer step: contexts x trained denoising steps (awm, nft: contexts, their levels in one
+        unit), split over the updates of one rollout."""
+        units = self.s.contexts * (self._train_step_count() if self.s.objective == "grpo" else 1)
         if units % self.s.updates_per_rollout:
             raise NSPError(f"rl: {units} micro-steps per rollout do not split into updates_per_rollout="
                            f"{self.s.updates_per_rollout}")
@@ -402,20 +404,20 @@ class RLStage(Stage):
 
     def matching_units(self, context, x0: torch.Tensor, advantage: torch.Tensor, loss_scale: float,
                        levels: list[float], grid, fps: float, metrics: dict, history, seed: int) -> list[Unit]:
-        """awm, nft: the candidates' final latents noised afresh at each trained step's noise level, with their
-        flow-matching targets (nft: and the sampling policy's velocity there)."""
+        """awm, nft: one unit, the candidates' final latents noised afresh at each trained step's noise level, with
+        their flow-matching targets (nft: and the sampling policy's velocity there). The levels share one forward and
+        backward (a larger batch runs faster per sample) and the loss is their mean: the gradient of a unit per level."""
         generator = torch.Generator().manual_seed(seed + 1)
-        units = []
-        for t in levels:
-            noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
-            noisy = add_noise(x0, noise, torch.full((len(x0),), t, dtype=x0.dtype, device=x0.device))
-            unit = Unit(context, noisy, None, None, advantage.to(x0.device), loss_scale, t, t, 0.0, grid, fps, metrics,
-                        history, target=noise - x0)
-            if self.s.objective == "nft":
-                with torch.no_grad():
-                    unit.old_velocity = conditional_velocity(self.model, unit)
-            units.append(unit)
-        return units
+        noise = torch.cat([torch.randn(x0.shape, generator=generator, dtype=x0.dtype) for _ in levels]).to(x0.device)
+        t = torch.tensor(levels, dtype=x0.dtype, device=x0.device).repeat_interleave(len(x0))  # level by level
+        clean = x0.repeat(len(levels), 1, 1)
+        unit = Unit(context, add_noise(clean, noise, t), None, None, advantage.to(x0.device).repeat(len(levels)),
+                    loss_scale / len(levels), t, t, 0.0, grid, fps, metrics,
+                    None if history is None else history.repeat(len(levels), 1, 1), target=noise - clean)
+        if self.s.objective == "nft":
+            with torch.no_grad():
+                unit.old_velocity = conditional_velocity(self.model, unit)
+        return [unit]
 
     def trained_steps(self, seed: int) -> list[int]:
         """The denoising steps a rollout trains: drawn at random within rl.train_window (the same on every rank: the

@@ -235,28 +235,31 @@ def test_flow_matching_on_own_samples_pulls_toward_the_better_candidate(rl_stage
     try:
         s.objective = objective
         units = stage.rollout_units(iter([pair]), seed=5)
-        levels = sorted(u.t for u in units)
-        assert len(units) == 2 and all(u.old_log_prob is None and u.target is not None for u in units)
-        assert all((u.old_velocity is not None) == (objective == "nft") for u in units)
-        assert len(set(levels)) == 2 and all(0 < t <= 1 for t in levels)
-        # x_t = (1 - t) x0 + t noise and target = noise - x0: the same four final latents in every unit
-        x0 = [u.x - u.t * u.target for u in units]
+        assert len(units) == 1 and units[0].old_log_prob is None and units[0].target is not None
+        assert (units[0].old_velocity is not None) == (objective == "nft")
+        # one unit: the four candidates at each of the two trained levels, level by level
+        unit = units[0]
+        t = unit.t
+        assert len(t.unique()) == 2 and bool(((t > 0) & (t <= 1)).all())
+        assert torch.equal(t[:4], t[:1].expand(4)) and torch.equal(t[4:], t[4:5].expand(4))
+        assert unit.loss_scale == pytest.approx(1 / (4 * 2))  # the loss: the mean over candidates and levels
+        # x_t = (1 - t) x0 + t noise and target = noise - x0: the same four final latents at both levels
+        x0 = (unit.x - t[:, None, None] * unit.target).split(4)
         assert torch.allclose(x0[0], x0[1], atol=1e-4)
         assert not torch.allclose(x0[0][0], x0[0][1], atol=1e-3)  # each candidate from its own starting noise
-        unit = units[0]
-        unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0])
+        unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0]).repeat(2)
 
         def fit(u) -> torch.Tensor:  # each candidate's flow-matching loss
             return (conditional_velocity(model, u).float() - u.target.float()).pow(2).flatten(1).mean(1)
 
         before = fit(unit).detach()
         if objective == "nft":  # no advantage anywhere: the loss is at its optimum, the sampling policy
-            unit.advantage = torch.zeros(4)
+            unit.advantage = torch.zeros(8)
             loss, _ = stage.objective(unit)
             model.zero_grad(set_to_none=True)
             loss.backward()
             assert max(float(p.grad.abs().max()) for p in model.parameters() if p.grad is not None) < 1e-6
-            unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0])
+            unit.advantage = torch.tensor([1.0, -1.0, 0.0, 0.0]).repeat(2)
         loss, metrics = stage.objective(unit)
         if objective == "awm":
             expected = (unit.advantage * before).sum() * unit.loss_scale
@@ -268,7 +271,7 @@ def test_flow_matching_on_own_samples_pulls_toward_the_better_candidate(rl_stage
                 if p.grad is not None:
                     p -= 1e-3 * p.grad
         after = fit(unit).detach()
-        change = after - before
+        change = (after - before).view(2, 4).mean(0)  # each candidate's, over the two levels
         assert change[0] < 0 and change[0] < change[1]  # the better candidate fits better, the worse not as much
     finally:
         s.objective = "grpo"
@@ -330,7 +333,6 @@ def test_a_screen_rolls_out_the_rest_of_a_group_only_where_its_first_candidate_f
     finally:
         s.screen, s.max_draws, s.screen_batch, stage.reward = 0, None, 8, reward
         del REWARDS["test_pass_all"]
-
 
 
 def test_a_context_whose_group_spread_is_replayed_before_fresh_ones(rl_stage):
@@ -404,9 +406,10 @@ def test_a_coarser_rollout_trains_the_sampling_schedules_levels(rl_stage):
         states = stage.sample(context, 4, 5, noise_level=DETERMINISTIC, history=history, steps=2)[1]
         assert len(states) == 3  # two steps
         levels = stage.sigmas(s.sampling_steps, states[-1].shape[1])
-        assert sorted(u.t for u in units) == pytest.approx(sorted(levels[1:3]))
-        for u in units:
-            torch.testing.assert_close(u.x - u.t * u.target, states[-1], atol=1e-4, rtol=1e-4)
+        unit, = units
+        assert sorted(unit.t.unique().tolist()) == pytest.approx(sorted(levels[1:3]))
+        for x0 in (unit.x - unit.t[:, None, None] * unit.target).split(4):
+            torch.testing.assert_close(x0, states[-1], atol=1e-4, rtol=1e-4)
     finally:
         s.rollout_steps, s.objective, s.train_window = None, "grpo", before
 
