@@ -321,8 +321,10 @@ class Demo:
         world = self.plan.world
         return [*TINY_ASSETS[world], f"sampling.guidance={GUIDANCE[world]}", f"vlm.think_tokens={THINK_TOKENS[world]}"]
 
-    def nsp(self, *args) -> None:
-        if self.cores and all(b.trained for b in self.beside.values()):
+    def nsp(self, *args, join: bool = True) -> None:
+        """One step on this chain's cores; `join`: first wait for what runs beside, if it has trained, and take all the
+        cores (a small step that gains little from them, join=False, runs on the half it has while that finishes)."""
+        if join and self.cores and all(b.trained for b in self.beside.values()):
             for name, running in self.beside.items():
                 start = time.perf_counter()
                 running.join()  # only evaluations are left there (short): this step then gets all the cores
@@ -375,7 +377,8 @@ class Demo:
         if p.rl_steps:
             val = min(RL_VAL_CONTEXTS, p.val)
             self.nsp("data", "synth", "--world", p.world, "--out", self.out / "data_rl", "--train", p.rl_contexts,
-                     "--val", val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force")
+                     "--val", val, "--test", 0, "--seed", p.seed + 1, "--disjoint-from", self.out / "data", "--force",
+                     join=False)
             self.train("rl", "rl", self.out / "sft" / "final",
                        phases(("grpo", p.rl_steps, "queries, connector, transformer", 0.0)),
                        f"rl.watch={json.dumps(WATCHED[p.world])}", f"rl.val_contexts={val}", *RL_RECIPES[p.rl_recipe])
