@@ -98,7 +98,10 @@ def deepspeed_config(cfg, device: torch.device, micro_steps: int) -> dict:
 # ---- optimisation -------------------------------------------------------------------------------------------------
 def build_optimizer(optim, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if optim.name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=optim.betas, eps=optim.eps, weight_decay=optim.weight_decay)
+        # fused: one kernel over all tensors (on a CPU several times faster than a loop over them)
+        fused = all(p.device.type in ("cpu", "cuda") for p in params)
+        return torch.optim.AdamW(params, lr=lr, betas=optim.betas, eps=optim.eps, weight_decay=optim.weight_decay,
+                                 fused=fused)
     if optim.name == "adamw8bit":
         import bitsandbytes as bnb
 
