@@ -82,6 +82,18 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
+    {"what": "the same plan the run before (2026-12-06, at b536f7c: a unit per trained noise level in RL, SSIM by a "
+             "loop over the window's taps, AdamW unfused, RL's contexts synthesised after the wait), the same "
+             "computation to rounding and a realisation of its own, on a day this host ran faster: this record's "
+             "unchanged steps took 1.30x (cache), 1.45x (T2V) and 1.40x (SFT) its seconds, its sampling 1.50x "
+             "(0.087 s a clip against 0.058), so this record's 33.0 min are about 23.5 at that day's speed",
+     "command": "nsp demo (at b536f7c)", "host": "this record's, another day", "minutes": 25.0,
+     "timings_s": {"data": 19.6, "init": 5.6, "cache": 103.3, "t2v": 433.5, "sft": 396.1, "rl": 306.4,
+                   "sft_scratch": 392.0, "sft_scratch_eval": 58.6, "sft_scratch_wait": 53.5, "eval": 177.9,
+                   "predict": 6.0},
+     "pass_rate_200": {"+RL (final)": 0.8, "+SFT": 0.74, "SFT without pretraining": 0.695},
+     "rl_gain_986": {"change": 0.046, "ci": [0.022, 0.070]},
+     "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]}},
     {"what": "the same plan the run before (2026-12-05, at fd088e6), with RL reading each context by itself: T2V, SFT "
              "and SFT without pretraining are this record's bit for bit; its RL, the same computation to rounding, "
              "a realisation of its own. Its RL step's 421.9 s held 53.5 s of waiting for the evaluations beside it "
