@@ -12,7 +12,8 @@ The update: the clipped-ratio objective on each unit (`PolicyObjective`), option
 Gaussian to the reference model's (the model RL started from), in `updates_per_rollout` optimizer steps: the first
 has ratio 1 (to rounding), the next ones see the clip. With `rl.objective` awm or nft a unit is instead the kept
 candidates' final latents noised afresh at each trained step's noise level (one unit per context), and the update is
-their flow-matching loss weighted by their advantages (`PolicyObjective.matching`); the rollout is then the deterministic sampler.
+their flow-matching loss weighted by their advantages (`PolicyObjective.matching`); the rollout is then the
+deterministic sampler.
 """
 
 from __future__ import annotations
