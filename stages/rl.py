@@ -407,7 +407,8 @@ class RLStage(Stage):
                        levels: list[float], grid, fps: float, metrics: dict, history, seed: int) -> list[Unit]:
         """awm, nft: one unit, the candidates' final latents noised afresh at each trained step's noise level, with
         their flow-matching targets (nft: and the sampling policy's velocity there). The levels share one forward and
-        backward (a larger batch runs faster per sample) and the loss is their mean: the gradient of a unit per level."""
+        backward (a larger batch runs faster per sample; at full size it holds twice the activations) and the loss is
+        their mean: the gradient of a unit per level."""
         generator = torch.Generator().manual_seed(seed + 1)
         noise = torch.cat([torch.randn(x0.shape, generator=generator, dtype=x0.dtype) for _ in levels]).to(x0.device)
         t = torch.tensor(levels, dtype=x0.dtype, device=x0.device).repeat_interleave(len(x0))  # level by level
