@@ -57,10 +57,12 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
     assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
     # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
     assert rl["data"]["path"] == str(out / "data_rl") and not rl["rl"]["context_text"]
-    # the demo's RL recipe: flow matching on the group's own samples, its search screened, its finds replayed
-    # (RL_RECIPES), in the demo's precision (only GRPO's ratio needs fp32)
+    # the demo's RL recipe: flow matching on the group's own samples, its search screened, its finds replayed, the
+    # weights it writes averaged over its last steps (RL_RECIPES), in the demo's precision (only GRPO's ratio needs
+    # fp32)
     assert (rl["rl"]["objective"], rl["rl"]["screen"], rl["rl"]["rollout_steps"], rl["rl"]["replay"]) == \
         ("awm", 2, 5, 1)
+    assert rl["ema"] == {"decay": 0.9, "use_for_eval": True}
     assert rl["deepspeed"]["precision"] == precision
     assert "RL 1 (awm)" in report
     rl_data = json.loads((out / "data_rl" / "manifest.json").read_text())

@@ -90,10 +90,12 @@ QUICK = DemoPlan(train=600, val=32, test=32, t2v_image_steps=20, t2v_steps=200, 
 # bench_rl_demo_gain.py ALSO_TRIED. awm_full: 8 contexts per step whose 8 candidates disagree, searched for among up
 # to 40 fresh contexts. awm: the same search over up to 64, only contexts where one of the first two candidates fails
 # rolled out in full (screened 8 at a time), in 5 deterministic steps instead of 10, and each context whose group
-# spread drawn once more in the next rollout (fewer contexts to screen).
+# spread drawn once more in the next rollout (fewer contexts to screen), and the checkpoint it writes an average of
+# its weights over about its last ten steps (ema.decay; the policy that samples is the live one): a run's last
+# updates move a 40-step run's result by as much as its gain, and the average does not hang on them.
 AWM = ["rl.objective=awm", "optim.lr=1e-4", "rl.reward_options={oracle: {mode: pass}}", "rl.min_group_std=0.05",
        "rl.contexts=8", "rl.updates_per_rollout=1"]
-RL_RECIPES = {"awm": [*AWM, "rl.max_draws=64", "rl.screen=2", "rl.rollout_steps=5", "rl.replay=1"],
+RL_RECIPES = {"awm": [*AWM, "rl.max_draws=64", "rl.screen=2", "rl.rollout_steps=5", "rl.replay=1", "ema.decay=0.9"],
               "awm_full": [*AWM, "rl.max_draws=40"],
               "grpo": []}
 
