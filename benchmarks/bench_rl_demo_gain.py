@@ -380,10 +380,10 @@ ALSO_TRIED = [
 ]
 
 
-def measure(demo: Path, root: Path) -> list[dict]:
-    from nsp.evaluation.ablation import reward_watch
-    from nsp.evaluation.metrics import paired_difference
-
+def held_out_reports(demo: Path, root: Path, names: tuple[str, ...]) -> dict[str, dict]:
+    """`nsp eval` reports of the demo's checkpoints `names` (sft, rl, sft_scratch) on at least CONTEXTS held-out
+    contexts (its test split where it has that many, else fresh test scenes it never trained or validated on), the
+    same contexts and starting noise for each, sampled as the demo's own evaluation was; kept under `root`."""
     plan = json.loads((demo / "plan.json").read_text())
     data = demo / "data"
     if plan["test"] < CONTEXTS:
@@ -392,12 +392,21 @@ def measure(demo: Path, root: Path) -> list[dict]:
             fresh_test_split(demo, data, 2 * CONTEXTS)
     bf16 = demo_sampled_in_bf16(demo)
     reports = {}
-    for name in ("sft", "rl"):
+    for name in names:
         out = root / f"eval_{name}"
         if not (out / "report.json").is_file():
             nsp("eval", "--checkpoint", demo / name / "final", "--data", data, "--out", out,
                 "--steps", plan["eval_steps"], "--seed", plan["seed"], *(["--bf16"] if bf16 else []))
         reports[name] = json.loads((out / "report.json").read_text())
+    return reports
+
+
+def measure(demo: Path, root: Path) -> list[dict]:
+    from nsp.evaluation.ablation import reward_watch
+    from nsp.evaluation.metrics import paired_difference
+
+    plan = json.loads((demo / "plan.json").read_text())
+    reports = held_out_reports(demo, root, ("sft", "rl"))
     before, after = (reports[k]["per_clip"] for k in ("sft", "rl"))
     gain, score = (paired_difference(before[k], after[k]) for k in ("passed", "score"))
     brief = lambda r: {k: r["methods"]["model"][k] for k in ("pass_rate", "pass_rate_ci", "score", "by_family")}  # noqa
@@ -408,7 +417,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
                    score_change=[round(v, 4) for v in score], contexts=len(before["passed"]),
                    rl_seconds=timings.get("rl"), rl_steps=plan["rl_steps"], before_rl=brief(reports["sft"]),
                    after_rl=brief(reports["rl"]), reward_watch=reward_watch(demo / "rl" / "metrics.jsonl"),
-                   world=plan.get("world"), bf16_sampling=bf16, also_tried=ALSO_TRIED,
+                   world=plan.get("world"), bf16_sampling=demo_sampled_in_bf16(demo), also_tried=ALSO_TRIED,
                    also_tried_note="each from the 4800-step demo's SFT checkpoint (SFT with captions; +SFT 0.838 on "
                                    "the 600 contexts) but the last seven, from the clip-only SFTs")]
 
