@@ -83,23 +83,39 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
-    {"what": "the same plan the run before (2026-12-06, at b536f7c: a unit per trained noise level in RL, SSIM by a "
-             "loop over the window's taps, AdamW unfused, RL's contexts synthesised after the wait), the same "
-             "computation to rounding and a realisation of its own, on a day this host ran faster: this record's "
-             "unchanged steps took 1.30x (cache), 1.45x (T2V) and 1.40x (SFT) its seconds, its sampling 1.50x "
-             "(0.087 s a clip against 0.058), so this record's 33.0 min are about 23.5 at that day's speed",
-     "command": "nsp demo (at b536f7c)", "host": "this record's, another day", "minutes": 25.0,
+    {"what": "the same plan the run before (2026-12-06, at 8197136: RL's weights written as they ended, no average): "
+             "its T2V, SFT and SFT without pretraining are this record's bit for bit, and its RL's live weights "
+             "this record's RL's (the same loss at every step); only what RL writes differs. In a slower session: "
+             "this record's T2V and SFT took 0.78x and 0.80x its seconds, its sampling 0.83x (0.072 s a clip "
+             "against 0.087)",
+     "command": "nsp demo (at 8197136)", "host": "this record's, the session before", "minutes": 33.0,
+     "timings_s": {"data": 25.6, "init": 8.0, "cache": 134.7, "t2v": 626.5, "sft": 555.1, "rl": 388.3,
+                   "sft_scratch": 555.4, "sft_scratch_eval": 69.5, "sft_scratch_wait": 47.2, "eval": 185.4,
+                   "predict": 8.7},
+     "pass_rate_200": {"+RL (final)": 0.75, "+SFT": 0.74, "SFT without pretraining": 0.705},
+     "rl_gain_986": {"change": 0.005, "ci": [-0.020, 0.028]},
+     "t2v_pretraining_gain": {"change": -0.035, "ci": [-0.09, 0.02]},
+     "t2v_pretraining_gain_held_out": {"change": -0.011, "ci": [-0.039, 0.016], "contexts": 986,
+                                       "note": "one core, by hand"}},
+    {"what": "the same plan two runs before (2026-12-06, at b536f7c: a unit per trained noise level in RL, SSIM by "
+             "a loop over the window's taps, AdamW unfused, RL's contexts synthesised after the wait, RL's weights "
+             "written as they ended), the same computation to rounding and a realisation of its own, in a session "
+             "this host ran faster: this record's T2V and SFT took 1.13x its seconds, its sampling 1.24x (0.072 s a "
+             "clip against 0.058), so this record's 27.6 min are about 24.4 at that session's speed",
+     "command": "nsp demo (at b536f7c)", "host": "this record's, another session", "minutes": 25.0,
      "timings_s": {"data": 19.6, "init": 5.6, "cache": 103.3, "t2v": 433.5, "sft": 396.1, "rl": 306.4,
                    "sft_scratch": 392.0, "sft_scratch_eval": 58.6, "sft_scratch_wait": 53.5, "eval": 177.9,
                    "predict": 6.0},
      "pass_rate_200": {"+RL (final)": 0.8, "+SFT": 0.74, "SFT without pretraining": 0.695},
      "rl_gain_986": {"change": 0.046, "ci": [0.022, 0.070]},
-     "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]}},
+     "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]},
+     "t2v_pretraining_gain_held_out": {"change": -0.025, "ci": [-0.054, 0.004], "contexts": 986,
+                                       "note": "one core, by hand"}},
     {"what": "the same plan the run before (2026-12-05, at fd088e6), with RL reading each context by itself: T2V, SFT "
-             "and SFT without pretraining are this record's bit for bit; its RL, the same computation to rounding, "
-             "a realisation of its own. Its RL step's 421.9 s held 53.5 s of waiting for the evaluations beside it "
-             "(this record's 360.0 s the same 53.5 s)",
-     "command": "nsp demo (at fd088e6)", "host": "this record's", "minutes": 25.7,
+             "and SFT without pretraining are the run after's (at b536f7c) bit for bit; its RL, the same computation "
+             "to rounding, a realisation of its own. Its RL step's 421.9 s held 53.5 s of waiting for the "
+             "evaluations beside it (the run after's 360.0 s the same 53.5 s)",
+     "command": "nsp demo (at fd088e6)", "host": "this record's, another session", "minutes": 25.7,
      "timings_s": {"data": 18.4, "init": 5.7, "cache": 95.5, "t2v": 442.0, "sft": 388.1, "rl": 421.9,
                    "sft_scratch": 383.6, "sft_scratch_eval": 59.0, "sft_scratch_wait": 0.0, "eval": 164.6,
                    "predict": 5.7},
@@ -108,8 +124,8 @@ PLANS_BEFORE = [
      "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]}},
     {"what": "the record before (T2V 100 + 800 steps on one core beside SFT without pretraining, SFT 2400 steps "
              "each, no think tokens), on the record before's host: the same SFT computation (its 2400-step SFT, one "
-             "core, the other busy) ran at 4.32 steps/s there and at 3.01 on this record's host (1000 steps, "
-             "2026-12-05, another session: not side by side)",
+             "core, the other busy) ran at 4.32 steps/s there and at 3.01 on the Xeon host of the runs since (1000 "
+             "steps, 2026-12-05, another session: not side by side)",
      "command": "nsp demo test=600 (at db49cd3)", "host": "the record before's (2026-12-05)", "minutes": 20.0,
      "timings_s": {"data": 13.8, "init": 5.5, "cache": 76.4, "t2v": 129.2, "sft": 555.4, "rl": 278.1,
                    "sft_scratch": 547.9, "sft_scratch_eval": 48.6, "sft_scratch_wait": 0.0, "eval": 133.1,
@@ -117,7 +133,8 @@ PLANS_BEFORE = [
      "pass_rate_200": {"+RL (final)": 0.875, "+SFT": 0.84, "SFT without pretraining": 0.85},
      "t2v_pretraining_gain": {"change": 0.01, "ci": [-0.04, 0.06]}},
     {"what": "the record before (jobs=2; the four checkpoints evaluated one after another after RL, sampling in "
-             "fp32; the latent cache with the test split): its four checkpoints are this record's bit for bit",
+             "fp32; the latent cache with the test split): its four checkpoints are the run after's (db49cd3) bit "
+             "for bit",
      "command": "nsp demo test=600 (at 9c1bc46)", "host": "the record's (2026-12-05)", "minutes": 22.6,
      "timings_s": {"data": 13.2, "init": 5.5, "cache": 85.2, "t2v": 132.4, "sft": 608.3, "rl": 293.5,
                    "sft_scratch": 602.9, "sft_scratch_wait": 0.0, "eval": 210.3, "predict": 5.4}},
@@ -153,8 +170,8 @@ PLANS_BEFORE = [
 # and its evaluation step again right after that record, on the same host and its checkpoints (the one before's bit
 # for bit). Its SFT, the same computation, took 555 s in that record against 608 s in the one before it:
 # the host's speed moved that much between the two runs.
-SIDE_BY_SIDE = {"what": "the record before: the code before it's cache and eval steps, rerun right after it on its "
-                        "host",
+SIDE_BY_SIDE = {"what": "the record at db49cd3 ('this record' below) and the code before its cache and eval steps, "
+                        "rerun right after it on its host",
                 "command": "PYTHONPATH=<checkout at 9c1bc46> nsp data cache ... / nsp eval ... (the demo's arguments "
                            "then)",
                 "seconds": {"cache": {"record before": 88.4, "this record": 76.4},
