@@ -391,11 +391,17 @@ ALSO_TRIED = [
      "seconds_one_core": {"seed 0": 493, "seed 1": 497},
      "psnr": {"average": [22.6, 23.24, 22.82, 23.0], "live": [22.37, 22.68, 22.58, 22.83]},
      "validation_pass_16": {"average, seed 2, steps 0 / 25 / 40": [0.812, 0.812, 0.75]},
+     "average_at_step_25": {"what": "each run's average at its step-25 checkpoint (nsp export; the learning rate is "
+                                    "constant, so a 25-step run's)",
+                            "change": {"seed 0": 0.035, "seed 1": 0.060, "seed 2": -0.008, "seed 3": 0.052},
+                            "ci": {"seed 0": [0.012, 0.058], "seed 1": [0.039, 0.082], "seed 2": [-0.037, 0.019],
+                                   "seed 3": [0.030, 0.072]}},
      "note": "the live weights of seed 1 are the earlier seed-1 run's to the digit (+0.054); the average pays +0.041 "
              "to +0.061 (a mean of +0.050, every interval above 0) where the live weights pay -0.006 to +0.069 (a "
              "mean of +0.040): it rescues the run whose last steps undid its gain and costs the others at most "
              "0.008, with a higher PSNR in all four. The demo's RL since. Its 16 validation contexts could not have "
-             "picked the runs out (seed 2's average: 0.81 -> 0.75 there, +0.043 on the 986)"},
+             "picked the runs out (seed 2's average: 0.81 -> 0.75 there, +0.043 on the 986). 25 steps with the average "
+             "(about 3 minutes on 2 cores) are not enough: -0.008 to +0.060, one run of four nothing"},
 ]
 
 
