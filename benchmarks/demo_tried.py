@@ -519,4 +519,20 @@ CUTS_TRIED = [
              "model draws nothing right from a clip (the clip's tokens before the answer are new to it), so SFT is "
              "still what makes the predictor. Hence the demo's plan: T2V 2900 steps with the caption as the VLM's "
              "answer, SFT and its ablation 1000 steps, think 24 throughout"},
+    {"what": "both SFT runs of the record of 2026-12-06 c writing an average of their weights (ema.decay=0.99, "
+             "about the last hundred steps), as RL now does; the live weights of each run, saved beside (a local "
+             "patch), are the record's bit for bit; one core each, two at once; the 986 held-out contexts RL's gain "
+             "is measured on",
+     "command": "the demo's SFT and SFT-without-pretraining commands + ema.decay=0.99; nsp eval --checkpoint CK "
+                "--data DEMO_RLGAIN/data --out EVAL --steps 10 --seed 0 --bf16",
+     "pass_rate": {"+SFT": {"live": 0.745, "average": 0.746},
+                   "SFT without pretraining": {"live": 0.734, "average": 0.718}},
+     "paired": {"+SFT, average - live": {"change": 0.001, "ci": [-0.013, 0.014]},
+                "without pretraining, average - live": {"change": -0.016, "ci": [-0.029, -0.005]},
+                "without pretraining - +SFT, both averaged": {"change": -0.028, "ci": [-0.054, -0.005]},
+                "without pretraining - +SFT, both live (the record)": {"change": -0.011, "ci": [-0.039, 0.016]}},
+     "seconds_one_core": {"+SFT": 448, "without pretraining": 445},
+     "note": "the average does nothing for +SFT and takes SFT without pretraining down, which would put T2V's "
+             "lead's interval above 0 (+0.028 [+0.005, +0.054]) by making the ablation worse, not the model better; "
+             "one realisation. Not adopted"},
 ]
