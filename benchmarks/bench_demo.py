@@ -3,7 +3,9 @@
 Runs `nsp demo` with its default plan (about 30 to 55 minutes on 2 CPU cores, by host) in a temporary directory, or
 reads a finished demo run given as NSP_BENCH_DEMO=DIR, and records, for the scene-cut world (the default):
     cuts_demo_pass_rate_tiny  the final model's oracle pass rate on held-out cut contexts (goal 0.8), with the
-                              understanding gain (path ablation), each stage's paired change, baselines, goals
+                              understanding gain (path ablation), each stage's paired change, baselines, goals,
+                              and T2V's effect on the 500+ contexts of rl_demo_gain as well (NSP_BENCH_RL_DEMO=DIR
+                              keeps those evaluations, for both benchmarks)
     demo_minutes              the demo's wall time (goal about 20 minutes)
     cuts_probe_tiny           how well the next shot's outcome can be read from the query states (linear probe)
 and for a continuation-world run (`nsp demo world=continuation history_source=clip t2v_steps=800 sft_steps=2400
