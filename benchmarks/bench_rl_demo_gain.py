@@ -390,6 +390,14 @@ ALSO_TRIED = [
      "average_vs_live": {"seed 0": [0.047, 0.026, 0.067], "seed 1": 0.002, "seed 2": -0.001, "seed 3": -0.008},
      "seconds_one_core": {"seed 0": 493, "seed 1": 497},
      "psnr": {"average": [22.6, 23.24, 22.82, 23.0], "live": [22.37, 22.68, 22.58, 22.83]},
+     "from_another_sft": {"what": "the same A/B from the record before's SFT (+SFT 0.758 on its 986; the same code, "
+                                  "run seeds 1 and 2, 556 / 557 s on one core)",
+                          "change": {"average, seed 1": 0.047, "average, seed 2": 0.046, "live, seed 1": 0.017,
+                                     "live, seed 2": 0.054},
+                          "ci": {"average, seed 1": [0.021, 0.071], "average, seed 2": [0.025, 0.067],
+                                 "live, seed 1": [-0.011, 0.043], "live, seed 2": [0.032, 0.074]},
+                          "average_vs_live": {"seed 1": [0.029, 0.015, 0.044], "seed 2": [-0.008, -0.019, 0.003]},
+                          "psnr": {"average": [23.16, 23.75], "live": [22.51, 23.84]}},
      "validation_pass_16": {"average, seed 2, steps 0 / 25 / 40": [0.812, 0.812, 0.75]},
      "average_at_step_25": {"what": "each run's average at its step-25 checkpoint (nsp export; the learning rate is "
                                     "constant, so a 25-step run's)",
@@ -399,7 +407,8 @@ ALSO_TRIED = [
      "note": "the live weights of seed 1 are the earlier seed-1 run's to the digit (+0.054); the average pays +0.041 "
              "to +0.061 (a mean of +0.050, every interval above 0) where the live weights pay -0.006 to +0.069 (a "
              "mean of +0.040): it rescues the run whose last steps undid its gain and costs the others at most "
-             "0.008, with a higher PSNR in all four. The demo's RL since. Its 16 validation contexts could not have "
+             "0.008, with a higher PSNR in all four. From another SFT the same: +0.047 / +0.046 against +0.017 / "
+             "+0.054 live. The demo's RL since. Its 16 validation contexts could not have "
              "picked the runs out (seed 2's average: 0.81 -> 0.75 there, +0.043 on the 986). 25 steps with the average "
              "(about 3 minutes on 2 cores) are not enough: -0.008 to +0.060, one run of four nothing"},
 ]
