@@ -411,6 +411,31 @@ ALSO_TRIED = [
              "+0.054 live. The demo's RL since. Its 16 validation contexts could not have "
              "picked the runs out (seed 2's average: 0.81 -> 0.75 there, +0.043 on the 986). 25 steps with the average "
              "(about 3 minutes on 2 cores) are not enough: -0.008 to +0.060, one run of four nothing"},
+    {"what": "the run's length and batch from a stronger SFT: the four-run VLM's (tiny_vlm_cuts since 2026-12-06 d; "
+             "+SFT 0.829 on the 986 instead of 0.745), the demo's recipe (with the average) for 40, 20 and 15 steps, "
+             "with 4 contexts a step instead of 8, or at most 32 drawn a step instead of 64; the 40-step run the demo's "
+             "own on 2 cores, the rest one core each, two at once",
+     "command": ("DEMO=the demo of 2026-12-06 d at 40 RL steps; " + DEMO_AWM.replace("steps: 40", "steps: N")
+                 + "rl.replay=1 deepspeed.precision=bf16 model.patch.vlm.think_tokens=24 ema.decay=0.9 "
+                 "[rl.contexts=4] [rl.max_draws=32] run.seed=S; nsp export DEMO/rl/checkpoints/step-0000025 for "
+                 "step 25; nsp eval ... --bf16"),
+     "change": {"40 steps (the demo's, 2 cores)": 0.103, "its step 25": 0.091, "20 steps, seed 0": 0.099,
+                "20 steps, seed 1": 0.084, "15 steps, seed 0": 0.091, "15 steps, seed 1": 0.086,
+                "4 contexts, 40 steps": 0.061, "4 contexts, step 25": 0.078, "at most 32 drawn, 40 steps": 0.074},
+     "ci": {"40 steps (the demo's, 2 cores)": [0.081, 0.126], "its step 25": [0.072, 0.112],
+            "20 steps, seed 0": [0.079, 0.120], "20 steps, seed 1": [0.061, 0.109], "15 steps, seed 0": [0.071, 0.112],
+            "15 steps, seed 1": [0.064, 0.109], "4 contexts, 40 steps": [0.040, 0.081],
+            "4 contexts, step 25": [0.056, 0.098], "at most 32 drawn, 40 steps": [0.054, 0.093]},
+     "seconds_one_core": {"20 steps": [330, 311], "15 steps": [242, 225], "4 contexts, 40 steps": 353,
+                          "at most 32 drawn, 40 steps": 543},
+     "seconds_2_cores": {"40 steps (the demo's RL step)": 439.1},
+     "contexts_drawn_a_step": {"40 steps": 53.1, "4 contexts": 27.8, "at most 32 drawn": 33.5,
+                               "the weaker SFT's run (2026-12-06 c)": 26.0},
+     "by_family_40_steps": {"lamp": 1.0, "next_room": 0.871, "reverse": 0.923, "time_skip": 0.935},
+     "note": "from this SFT the gain comes early: 15 steps pay what 20 and 40 do, in about 3 minutes on 2 cores, so "
+             "the demo runs 15 (rl_steps in DemoPlan). A stronger SFT makes the search dearer (more contexts pass "
+             "both screened candidates: 53 drawn a step against 26), and halving the batch or capping the search "
+             "keeps less of the gain for the time it saves than stopping sooner does"},
 ]
 
 
@@ -453,7 +478,7 @@ def measure(demo: Path, root: Path) -> list[dict]:
                    after_rl=brief(reports["rl"]), reward_watch=reward_watch(demo / "rl" / "metrics.jsonl"),
                    world=plan.get("world"), bf16_sampling=demo_sampled_in_bf16(demo), also_tried=ALSO_TRIED,
                    also_tried_note="each from the 4800-step demo's SFT checkpoint (SFT with captions; +SFT 0.838 on "
-                                   "the 600 contexts) but the last eight, from the clip-only SFTs")]
+                                   "the 600 contexts) but the last nine, from the clip-only SFTs")]
 
 
 def run() -> list[dict]:
