@@ -45,6 +45,8 @@ TIME_SKIP = "--data DEMO_RL_TS rl.context_text=false "
 # the demo's awm recipe before replays and bf16 (nsp/cli/demo.py RL_RECIPES), as run by hand
 DEMO_AWM = (RL + FRESH + DAPO + "rl.contexts=8 rl.updates_per_rollout=1 rl.objective=awm optim.lr=1e-4 "
             "rl.max_draws=64 rl.screen=2 rl.rollout_steps=5 ")
+# the demo's recipe since its weight average (RL_RECIPES["awm"]), as run by hand
+DEMO_RECIPE = DEMO_AWM + "rl.replay=1 deepspeed.precision=bf16 model.patch.vlm.think_tokens=24 ema.decay=0.9 "
 ALSO_TRIED = [
     {"what": "the demo's RL before: its own training contexts, with their captions",
      "command": RL + "--data DEMO/data rl.context_text=true",
@@ -380,8 +382,7 @@ ALSO_TRIED = [
     {"what": "the same RL from the same SFT (+SFT 0.745 on the 986) writing an average of its weights (ema.decay=0.9, "
              "about the last ten steps; the policy that samples stays the live one), run seeds 0-3, the live weights "
              "of each run saved beside the average (a local patch) and both evaluated; one core each, two at once",
-     "command": ("DEMO=the record of 2026-12-06 b; " + DEMO_AWM + "rl.replay=1 deepspeed.precision=bf16 "
-                 "model.patch.vlm.think_tokens=24 ema.decay=0.9 run.seed=S; nsp eval ... --bf16"),
+     "command": ("DEMO=the record of 2026-12-06 b; " + DEMO_RECIPE + "run.seed=S; nsp eval ... --bf16"),
      "change": {"average, seed 0": 0.041, "average, seed 1": 0.056, "average, seed 2": 0.043, "average, seed 3": 0.061,
                 "live, seed 0": -0.006, "live, seed 1": 0.054, "live, seed 2": 0.044, "live, seed 3": 0.069},
      "ci": {"average, seed 0": [0.017, 0.064], "average, seed 1": [0.031, 0.080], "average, seed 2": [0.016, 0.067],
@@ -413,12 +414,11 @@ ALSO_TRIED = [
              "(about 3 minutes on 2 cores) are not enough: -0.008 to +0.060, one run of four nothing"},
     {"what": "the run's length and batch from a stronger SFT: the four-run VLM's (tiny_vlm_cuts since 2026-12-06 d; "
              "+SFT 0.829 on the 986 instead of 0.745), the demo's recipe (with the average) for 40, 20 and 15 steps, "
-             "with 4 contexts a step instead of 8, or at most 32 drawn a step instead of 64; the 40-step run the demo's "
-             "own on 2 cores, the rest one core each, two at once",
-     "command": ("DEMO=the demo of 2026-12-06 d at 40 RL steps; " + DEMO_AWM.replace("steps: 40", "steps: N")
-                 + "rl.replay=1 deepspeed.precision=bf16 model.patch.vlm.think_tokens=24 ema.decay=0.9 "
-                 "[rl.contexts=4] [rl.max_draws=32] run.seed=S; nsp export DEMO/rl/checkpoints/step-0000025 for "
-                 "step 25; nsp eval ... --bf16"),
+             "with 4 contexts a step instead of 8, or at most 32 drawn a step instead of 64; the 40-step run the "
+             "demo's own on 2 cores, the rest one core each, two at once",
+     "command": ("DEMO=the demo of 2026-12-06 d at 40 RL steps; " + DEMO_RECIPE.replace("steps: 40", "steps: N")
+                 + "[rl.contexts=4] [rl.max_draws=32] run.seed=S; nsp export DEMO/rl/checkpoints/step-0000025 "
+                 "for step 25; nsp eval ... --bf16"),
      "change": {"40 steps (the demo's, 2 cores)": 0.103, "its step 25": 0.091, "20 steps, seed 0": 0.099,
                 "20 steps, seed 1": 0.084, "15 steps, seed 0": 0.091, "15 steps, seed 1": 0.086,
                 "4 contexts, 40 steps": 0.061, "4 contexts, step 25": 0.078, "at most 32 drawn, 40 steps": 0.074},
@@ -439,10 +439,9 @@ ALSO_TRIED = [
     {"what": "RL with the tiny judge alone as the reward (no ground truth; binary: its yes or no), the oracle only "
              "watched: the demo's recipe, 15 steps, from the four-run VLM's SFT (+SFT 0.829 on the 986), one core, "
              "beside a test run on the other",
-     "command": ("DEMO=the demo of 2026-12-06 d; " + DEMO_AWM.replace("steps: 40", "steps: 15")
-                 + "rl.replay=1 deepspeed.precision=bf16 model.patch.vlm.think_tokens=24 ema.decay=0.9 "
-                 "\"rl.rewards={judge: 1.0}\" \"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', mode: "
-                 "binary}}\" \"rl.watch={oracle: {mode: pass}}\"; nsp eval ... --bf16"),
+     "command": ("DEMO=the demo of 2026-12-06 d; " + DEMO_RECIPE.replace("steps: 40", "steps: 15")
+                 + "\"rl.rewards={judge: 1.0}\" \"rl.reward_options={judge: {path: 'nsp:tiny_judge_cuts', "
+                 "mode: binary}}\" \"rl.watch={oracle: {mode: pass}}\"; nsp eval ... --bf16"),
      "change": 0.075, "ci": [0.054, 0.095],
      "by_family": {"lamp": 1.0, "next_room": 0.843, "reverse": 0.862, "time_skip": 0.910},
      "validation_16": {"judge (trained)": [0.9375, 1.0], "oracle (watched)": [0.891, 0.932]},

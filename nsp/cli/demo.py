@@ -55,8 +55,8 @@ class DemoPlan:
     # longer SFT runs, the more of T2V's lead SFT without pretraining makes up (at 1600 steps most of it; CUTS_TRIED).
     t2v_steps: int = 2900
     sft_steps: int = 1000
-    # With the four-run VLM's SFT, 15 steps (about 3 minutes on 2 cores) keep most of what 40 gain (+0.09 against
-    # +0.10 on 986 held-out contexts; README, Stage 3); from a weaker SFT, 25 had not been dependable.
+    # From the four-run VLM's SFT, 15 steps (about 3 minutes on 2 cores) keep most of what 40 gain (README,
+    # Stage 3); from a weaker SFT, 25 had not been dependable.
     rl_steps: int = 15
     # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short and
     # its finds replayed (RL_RECIPES); awm_full: the search uncut (measured at rl_steps=40, before replays: slower,
