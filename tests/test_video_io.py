@@ -62,3 +62,24 @@ def test_unsupported_output_extension_writes_nothing(tmp_path):
     with pytest.raises(NSPError, match="unsupported output extension"):
         write_video(tmp_path / "a.gif", random_frames(2, 32, 32), 8.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def _per_frame_rgb(data: bytes, **size) -> np.ndarray:
+    """PyAV's own conversion, a swscale context per frame: what `read_video` must give, cheaper."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        return np.stack([f.to_ndarray(format="rgb24", **size) for f in c.decode(c.streams.video[0])])
+
+
+def test_decoding_gives_pyav_rgb_exactly(tmp_path):
+    from nsp.video.io import decode_video_bytes, encode_video
+
+    lossy = write_video(tmp_path / "a.mp4", random_frames(5, 96, 128), 8.0).read_bytes()  # yuv420p
+    assert np.array_equal(read_video(tmp_path / "a.mp4").frames, _per_frame_rgb(lossy))
+    assert np.array_equal(read_video(tmp_path / "a.mp4", max_side=64).frames,
+                          _per_frame_rgb(lossy, width=64, height=48))
+    lossless = encode_video(random_frames(4, 32, 32), 8.0, lossless=True)  # the synthetic shards' own (gbrp)
+    assert np.array_equal(decode_video_bytes(lossless, "x").frames, _per_frame_rgb(lossless))

@@ -4,6 +4,7 @@ Every failure becomes one NSPError line naming the file and the problem."""
 from __future__ import annotations
 
 import io
+import threading
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
@@ -12,6 +13,7 @@ from typing import Callable
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from nsp.errors import NSPError
 from nsp.files import atomic_path, not_found
@@ -85,6 +87,17 @@ def probe_video(path: str | Path) -> VideoHeader:
         return VideoHeader(int(stream.codec_context.width or 0), int(stream.codec_context.height or 0), seconds)
 
 
+_local = threading.local()
+
+
+def _rgb(frame: av.VideoFrame, **size) -> np.ndarray:
+    """A decoded frame as RGB (H, W, 3). One reformatter per thread, reused: `frame.to_ndarray(format=...)` builds a
+    new swscale context for every frame, which cost several times the decoding of a small frame."""
+    if not hasattr(_local, "reformatter"):
+        _local.reformatter = VideoReformatter()
+    return _local.reformatter.reformat(frame, format="rgb24", **size).to_ndarray()
+
+
 def decode_video_bytes(data: bytes, name: str) -> Clip:
     """Decode an in-memory video file (a shard member); `name` is used in error messages."""
     if not data:
@@ -129,7 +142,7 @@ def _decode(source, name: str, last_seconds: float | None = None, max_side: int 
                 if max_side and max(frame.width, frame.height) > max_side:
                     scale = max_side / max(frame.width, frame.height)
                     size = {"width": max(2, round(frame.width * scale)), "height": max(2, round(frame.height * scale))}
-                frames.append(frame.to_ndarray(format="rgb24", **size))
+                frames.append(_rgb(frame, **size))
                 decoded += 1
                 if limits.on_frame is not None:
                     limits.on_frame()
