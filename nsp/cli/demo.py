@@ -51,12 +51,13 @@ class DemoPlan:
     val: int = 200
     test: int = 200
     t2v_image_steps: int = 100  # stage 1, phase 1: images, queries + connector
-    # Stage 1, phase 2: images + videos, + DiT. Pretraining long and fine-tuning short, as the paper does: the
-    # longer SFT runs, the more of T2V's lead SFT without pretraining makes up (at 1600 steps most of it; CUTS_TRIED).
+    # Stage 1, phase 2: images + videos, + DiT. Pretraining long and fine-tuning short, as the paper does: what T2V
+    # gives SFT is a head start, which SFT without pretraining makes up the longer SFT runs (with the shipped VLM,
+    # all of it by 1000 steps; README, "T2V pretraining matters").
     t2v_steps: int = 2900
-    sft_steps: int = 1000
-    # From the four-run VLM's SFT, 15 steps (about 3 minutes on 2 cores) keep most of what 40 gain (README,
-    # Stage 3); from a weaker SFT, 25 had not been dependable.
+    sft_steps: int = 600
+    # 15 steps (a few minutes on 2 cores) keep most of what 40 gain (README, Stage 3); from a weaker SFT, 25 had not
+    # been dependable.
     rl_steps: int = 15
     # awm: flow matching on each group's own samples, weighted by a pass/fail advantage, its search cut short and
     # its finds replayed (RL_RECIPES); awm_full: the search uncut (measured at rl_steps=40, before replays: slower,
@@ -65,7 +66,7 @@ class DemoPlan:
     # RL's contexts: fresh scenes, none of which SFT trained on (nsp data synth --disjoint-from): on its own training
     # contexts the SFT model passes every candidate of a group alike, and a flat group teaches nothing.
     rl_contexts: int = 2000
-    scratch_sft_steps: int = 1000  # the ablation: SFT without pretraining, as long as the SFT it is compared with
+    scratch_sft_steps: int = 600  # the ablation: SFT without pretraining, as long as the SFT it is compared with
     eval_contexts: int = 200
     eval_steps: int = 10  # the tiny preset's sampling steps: more did not pass more (benchmarks/demo_tried.py)
     history_frames: int = 1  # SFT/RL models see the context's last latent frame clean (0: queries only, the paper)
