@@ -17,7 +17,7 @@ MINIMAL = ["train=24", "val=4", "test=6", "t2v_image_steps=2", "t2v_steps=3", "s
 
 def test_demo_runs_every_step_then_resumes(tmp_path):
     out = tmp_path / "demo"
-    r = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1", timeout=1200)  # nine steps, one after another
+    r = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1", timeout=1200)  # ten steps, one after another
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "demo_report.json").read_text())
     assert set(summary["ablation"]) == {"pretrain-only", "+SFT", "+RL", "SFT without pretraining"}
@@ -53,6 +53,9 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
         # the VLM writes its words before the queries in every stage, and T2V wrote each caption there
         assert meta["model"]["vlm"]["think_tokens"] == THINK_TOKENS["cuts"] > 0
     assert json.loads((out / "t2v" / "config.json").read_text())["data"]["text_as_answer"]
+    # +SFT was evaluated in its own step before RL (with jobs=2, where its chain's cores would idle), not again
+    assert (out / "eval" / "sft" / "report.json").stat().st_mtime <= (out / ".done-sft_eval").stat().st_mtime \
+        <= (out / "rl" / "config.json").stat().st_mtime
     rl = json.loads((out / "rl" / "config.json").read_text())
     assert rl["rl"]["guidance"] is None  # RL rolls out with the checkpoint's guidance, and
     # on fresh scenes without their captions, as evaluated: on SFT's own pairs every candidate passes alike
@@ -70,7 +73,7 @@ def test_demo_runs_every_step_then_resumes(tmp_path):
 
     again = run_nsp("demo", "--out", out, *MINIMAL, "jobs=1")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert again.stdout.count("done earlier, skipped") == 9
+    assert again.stdout.count("done earlier, skipped") == 10
     # the evaluation step again: only a checkpoint written after its report is evaluated again
     (out / ".done-eval").unlink()
     os.utime(out / "rl" / "final" / "nsp_config.json")  # as if RL had trained again
@@ -107,7 +110,7 @@ def test_demo_trains_the_ablation_beside_the_chain_by_default(tmp_path, all_core
     assert summary["total_minutes"] == round((sum(timings.values()) - beside) / 60, 1)
     assert timings["sft_scratch_wait"] < beside
     again = run_nsp("demo", "--out", out, *MINIMAL, "rl_steps=0")
-    assert again.returncode == 0 and again.stdout.count("done earlier, skipped") == 9
+    assert again.returncode == 0 and again.stdout.count("done earlier, skipped") == 10
 
 
 def test_demo_rejects_unknown_settings(tmp_path):

@@ -230,7 +230,8 @@ class Demo:
         # what ran beside: counted as that one's wait, not as the waiting step's time
         self.waited: dict[str, float] = {}
         self.steps = [("data", self.data), ("init", self.init), ("cache", self.cache), ("t2v", self.t2v),
-                      ("sft", self.sft), ("rl", self.rl), ("sft_scratch", self.sft_scratch), ("eval", self.evaluate),
+                      ("sft", self.sft), ("sft_eval", self.evaluate_sft), ("rl", self.rl),
+                      ("sft_scratch", self.sft_scratch), ("eval", self.evaluate),
                       ("predict", self.predict)]
 
     def run(self) -> None:
@@ -375,6 +376,12 @@ class Demo:
         self.train("sft", "sft", self.out / "t2v" / "final",
                    phases(("pairs", self.plan.sft_steps, "queries, connector, transformer", 0.0)),
                    model=self.sft_model())
+
+    def evaluate_sft(self):
+        """+SFT's evaluation, before RL: with jobs=2 on this chain's half of the cores, which would otherwise idle
+        while the evaluations beside finish and RL waits to have all the cores."""
+        if args := self.eval_args("sft"):
+            self.nsp(*args, join=False)
 
     def rl(self):
         p = self.plan
