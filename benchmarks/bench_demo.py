@@ -85,10 +85,26 @@ def probe_record(run: Path) -> dict:
 # differ about 2x, so demo minutes compare only within one host. "jobs": 1 one step after another; 2 the ablation's
 # SFT without pretraining trained beside T2V -> SFT (one core each), the steps after it on both.
 PLANS_BEFORE = [
-    {"what": "the same code with RL 40 steps instead of 15 (2026-12-06, at 1896417): its T2V and SFT are this "
-             "record's; its RL the same recipe run 40 steps, the search dearer from this SFT (53 contexts drawn a "
-             "step); the same session",
-     "command": "nsp demo rl_steps=40 (at 1896417)", "host": "this record's, the same session", "minutes": 29.1,
+    {"what": "the same plan and weights (bit for bit), +SFT evaluated in the evaluation step instead of before RL "
+             "(2026-12-06, at eb5181e), the same session",
+     "command": "nsp demo (at eb5181e)", "host": "this record's, the same session", "minutes": 20.4,
+     "timings_s": {"data": 22.0, "init": 6.0, "cache": 94.7, "t2v": 484.7, "sft": 263.6, "rl": 153.4,
+                   "sft_scratch": 265.4, "sft_scratch_eval": 59.4, "sft_scratch_wait": 40.9, "eval": 151.9,
+                   "predict": 6.5}},
+    {"what": "the same code with SFT and its ablation 1000 steps instead of 600 (2026-12-06, at 717b7ee): its data "
+             "and T2V are this record's; the session before",
+     "command": "nsp demo (at 717b7ee)", "host": "this record's, the session before", "minutes": 24.5,
+     "timings_s": {"data": 20.7, "init": 6.3, "cache": 124.5, "t2v": 492.3, "sft": 443.7, "rl": 184.6,
+                   "sft_scratch": 441.0, "sft_scratch_eval": 61.0, "sft_scratch_wait": 38.5, "eval": 151.1,
+                   "predict": 6.3},
+     "pass_rate_200": {"+RL (final)": 0.91, "+SFT": 0.8, "SFT without pretraining": 0.815},
+     "rl_gain_986": {"change": 0.091, "ci": [0.071, 0.112]},
+     "t2v_pretraining_gain": {"change": 0.015, "ci": [-0.04, 0.07]},
+     "t2v_pretraining_gain_held_out": {"change": 0.009, "ci": [-0.014, 0.033], "contexts": 986}},
+    {"what": "the run above with RL 40 steps instead of 15 (2026-12-06, at 1896417): its T2V and SFT are that "
+             "run's; its RL the same recipe run 40 steps, the search dearer from that SFT (53 contexts drawn a "
+             "step); the same session as that run",
+     "command": "nsp demo rl_steps=40 (at 1896417)", "host": "this record's, the session before", "minutes": 29.1,
      "timings_s": {"data": 22.0, "init": 6.0, "cache": 132.2, "t2v": 493.7, "sft": 442.2, "rl": 439.1,
                    "sft_scratch": 444.2, "sft_scratch_eval": 62.5, "sft_scratch_wait": 44.0, "eval": 161.7,
                    "predict": 7.3},
