@@ -112,9 +112,9 @@ PLANS_BEFORE = [
      "rl_gain_986": {"change": 0.103, "ci": [0.081, 0.126]},
      "t2v_pretraining_gain": {"change": 0.015, "ci": [-0.045, 0.075]},
      "t2v_pretraining_gain_held_out": {"change": 0.009, "ci": [-0.014, 0.033], "contexts": 986}},
-    {"what": "the same plan with RL 40 steps and the VLM of three pre-step runs (2026-12-06, at 4222295; "
-             "tiny_vlm_cuts before its fourth run): the record before, in the session before",
-     "command": "nsp demo (at 4222295)", "host": "this record's, the session before", "minutes": 27.6,
+    {"what": "the plan of 2026-12-06 c (SFT 1000 steps, RL 40) with the VLM of three pre-step runs (at 4222295; "
+             "tiny_vlm_cuts before its fourth run)",
+     "command": "nsp demo (at 4222295)", "host": "this record's, an earlier session", "minutes": 27.6,
      "timings_s": {"data": 22.0, "init": 5.9, "cache": 147.5, "t2v": 490.9, "sft": 446.2, "rl": 334.1,
                    "sft_scratch": 448.6, "sft_scratch_eval": 61.7, "sft_scratch_wait": 44.7, "eval": 160.8,
                    "predict": 6.5},
@@ -122,12 +122,12 @@ PLANS_BEFORE = [
      "rl_gain_986": {"change": 0.044, "ci": [0.020, 0.067]},
      "t2v_pretraining_gain": {"change": -0.035, "ci": [-0.09, 0.02]},
      "t2v_pretraining_gain_held_out": {"change": -0.011, "ci": [-0.039, 0.016], "contexts": 986}},
-    {"what": "the same plan three runs before (2026-12-06, at 8197136: RL's weights written as they ended, no "
-             "average): its T2V, SFT and SFT without pretraining are the run at 4222295's bit for bit, and its RL's "
-             "live weights that run's RL's (the same loss at every step); only what RL writes differs. In a slower "
-             "session: that run's T2V and SFT took 0.78x and 0.80x its seconds, its sampling 0.83x (0.072 s a clip "
-             "against 0.087)",
-     "command": "nsp demo (at 8197136)", "host": "this record's, the session before", "minutes": 33.0,
+    {"what": "the plan of the run at 4222295 in an earlier run (2026-12-06, at 8197136: RL's weights written as they "
+             "ended, no average): its T2V, SFT and SFT without pretraining are the run at 4222295's bit for bit, and "
+             "its RL's live weights that run's RL's (the same loss at every step); only what RL writes differs. In a "
+             "slower session: that run's T2V and SFT took 0.78x and 0.80x its seconds, its sampling 0.83x (0.072 s a "
+             "clip against 0.087)",
+     "command": "nsp demo (at 8197136)", "host": "this record's, an earlier session", "minutes": 33.0,
      "timings_s": {"data": 25.6, "init": 8.0, "cache": 134.7, "t2v": 626.5, "sft": 555.1, "rl": 388.3,
                    "sft_scratch": 555.4, "sft_scratch_eval": 69.5, "sft_scratch_wait": 47.2, "eval": 185.4,
                    "predict": 8.7},
@@ -136,11 +136,12 @@ PLANS_BEFORE = [
      "t2v_pretraining_gain": {"change": -0.035, "ci": [-0.09, 0.02]},
      "t2v_pretraining_gain_held_out": {"change": -0.011, "ci": [-0.039, 0.016], "contexts": 986,
                                        "note": "one core, by hand"}},
-    {"what": "the same plan four runs before (2026-12-06, at b536f7c: a unit per trained noise level in RL, SSIM by "
-             "a loop over the window's taps, AdamW unfused, RL's contexts synthesised after the wait, RL's weights "
-             "written as they ended), the same computation to rounding and a realisation of its own, in a session "
-             "this host ran faster: the run at 4222295's T2V and SFT took 1.13x its seconds, its sampling 1.24x "
-             "(0.072 s a clip against 0.058), so that run's 27.6 min are about 24.4 at that session's speed",
+    {"what": "the plan of the run at 4222295 in an earlier run (2026-12-06, at b536f7c: a unit per trained noise "
+             "level in RL, SSIM by a loop over the window's taps, AdamW unfused, RL's contexts synthesised after the "
+             "wait, RL's weights written as they ended), the same computation to rounding and a realisation of its "
+             "own, in a session this host ran faster: the run at 4222295's T2V and SFT took 1.13x its seconds, its "
+             "sampling 1.24x (0.072 s a clip against 0.058), so that run's 27.6 min are about 24.4 at that session's "
+             "speed",
      "command": "nsp demo (at b536f7c)", "host": "this record's, another session", "minutes": 25.0,
      "timings_s": {"data": 19.6, "init": 5.6, "cache": 103.3, "t2v": 433.5, "sft": 396.1, "rl": 306.4,
                    "sft_scratch": 392.0, "sft_scratch_eval": 58.6, "sft_scratch_wait": 53.5, "eval": 177.9,
@@ -150,10 +151,10 @@ PLANS_BEFORE = [
      "t2v_pretraining_gain": {"change": -0.045, "ci": [-0.11, 0.015]},
      "t2v_pretraining_gain_held_out": {"change": -0.025, "ci": [-0.054, 0.004], "contexts": 986,
                                        "note": "one core, by hand"}},
-    {"what": "the same plan five runs before (2026-12-05, at fd088e6), with RL reading each context by itself: T2V, SFT "
-             "and SFT without pretraining are the run after's (at b536f7c) bit for bit; its RL, the same computation "
-             "to rounding, a realisation of its own. Its RL step's 421.9 s held 53.5 s of waiting for the "
-             "evaluations beside it (the run after's 360.0 s the same 53.5 s)",
+    {"what": "the plan of the run at 4222295 in an earlier run (2026-12-05, at fd088e6), with RL reading each "
+             "context by itself: T2V, SFT and SFT without pretraining are the run after's (at b536f7c) bit for bit; "
+             "its RL, the same computation to rounding, a realisation of its own. Its RL step's 421.9 s held 53.5 s "
+             "of waiting for the evaluations beside it (the run after's 360.0 s the same 53.5 s)",
      "command": "nsp demo (at fd088e6)", "host": "this record's, another session", "minutes": 25.7,
      "timings_s": {"data": 18.4, "init": 5.7, "cache": 95.5, "t2v": 442.0, "sft": 388.1, "rl": 421.9,
                    "sft_scratch": 383.6, "sft_scratch_eval": 59.0, "sft_scratch_wait": 0.0, "eval": 164.6,

@@ -92,7 +92,7 @@ _local = threading.local()
 
 def _rgb(frame: av.VideoFrame, **size) -> np.ndarray:
     """A decoded frame as RGB (H, W, 3). One reformatter per thread, reused: `frame.to_ndarray(format=...)` builds a
-    new swscale context for every frame, which cost several times the decoding of a small frame."""
+    new swscale context for every frame, which costs most where the cores are busy (the latent cache's encoder)."""
     if not hasattr(_local, "reformatter"):
         _local.reformatter = VideoReformatter()
     return _local.reformatter.reformat(frame, format="rgb24", **size).to_ndarray()
